@@ -1,0 +1,265 @@
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .exceptions import InvalidInput, PermissionRefused
+from .models import CreditRecord, Organization, User
+from .roles import Role
+from .signals import organization_registered, organization_state_changed
+from .validators import normalize_credit_code, validate_credit_code
+from .workflow import T, Workflow, record_audit, run_transition
+
+S = Organization.State
+ORGANIZATION_WORKFLOW = Workflow(
+    "accounts.Organization",
+    S,
+    [
+        T("verify", [S.PENDING], S.VERIFIED, gettext_lazy("认证通过")),
+        T("return", [S.PENDING], S.RETURNED, gettext_lazy("退回"), needs_reason=True),
+        T("resubmit", [S.RETURNED], S.PENDING, gettext_lazy("重新提交认证")),
+    ],
+)
+
+# Fields an organisation may not change by itself once the bureau has verified it.
+IDENTITY_FIELDS = ("name", "credit_code", "kind")
+PROFILE_FIELDS = (
+    "name",
+    "credit_code",
+    "kind",
+    "region",
+    "address",
+    "legal_representative",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "high_tech_cert_no",
+    "high_tech_expires",
+    "tech_sme_no",
+    "tech_sme_year",
+)
+
+
+def _groups(*roles: Role) -> list[Group]:
+    return list(Group.objects.filter(name__in=[str(r) for r in roles]))
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+
+
+@transaction.atomic
+def register_organization(
+    *, organization: dict, username: str, password: str, email: str, real_name: str, phone: str = ""
+) -> tuple[Organization, User]:
+    """Self-registration: a new organisation (待审核) and its first user as 单位管理员."""
+    code = normalize_credit_code(organization.get("credit_code", ""))
+    try:
+        validate_credit_code(code)
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+    if Organization.objects.filter(credit_code=code).exists():
+        raise InvalidInput(_("该统一社会信用代码已注册，请联系本单位管理员为您开通账号。"))
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(_("用户名已被使用。"))
+    org = Organization(**{k: v for k, v in organization.items() if k in PROFILE_FIELDS})
+    org.credit_code = code
+    org.state = S.PENDING
+    try:
+        org.full_clean()
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+    user = User(username=username, email=email, real_name=real_name, phone=phone, organization=org)
+    _check_password(password, user)
+    try:
+        org.save()
+        user.organization = org
+        user.set_password(password)
+        user.save()
+    except IntegrityError:
+        raise InvalidInput(_("该统一社会信用代码或用户名已注册。")) from None
+    user.groups.set(_groups(Role.APPLICANT, Role.ORG_ADMIN))
+    record_audit(actor=user, verb="register", target=org, to_state=org.state)
+    organization_registered.send(sender=Organization, organization=org, admin_user=user)
+    return org, user
+
+
+@transaction.atomic
+def update_organization(*, actor: User, organization_id: int, data: dict) -> Organization:
+    org = Organization.objects.select_for_update().get(pk=organization_id)
+    if not actor.has_perm("accounts.edit_organization", org):
+        raise PermissionRefused(_("只有本单位管理员可以修改单位信息。"))
+    changed = {}
+    for field in PROFILE_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field == "credit_code":
+            value = normalize_credit_code(value)
+        if getattr(org, field) != value:
+            if field in IDENTITY_FIELDS and org.state == S.VERIFIED:
+                raise InvalidInput(
+                    _("单位已认证，%(field)s 不能自行修改，请联系科技局。")
+                    % {"field": Organization._meta.get_field(field).verbose_name}
+                )
+            changed[field] = [str(getattr(org, field) or ""), str(value or "")]
+            setattr(org, field, value)
+    if not changed:
+        return org
+    try:
+        org.full_clean()
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+    org.save()
+    record_audit(actor=actor, verb="update", target=org, data={"changed": changed})
+    return org
+
+
+def _org_transition(name: str, *, actor: User, organization_id: int, reason: str = "", apply=None):
+    def after(org, from_state):
+        organization_state_changed.send(
+            sender=Organization,
+            organization=org,
+            from_state=from_state,
+            to_state=org.state,
+            actor=actor,
+            reason=reason,
+        )
+
+    def apply_reason(org):
+        org.state_reason = reason
+        extra = apply(org) if apply else ()
+        return ["state_reason", *extra]
+
+    return run_transition(
+        workflow=ORGANIZATION_WORKFLOW,
+        queryset=Organization.objects.all(),
+        pk=organization_id,
+        name=name,
+        actor=actor,
+        reason=reason,
+        apply=apply_reason,
+        after=after,
+    )
+
+
+def _require_bureau(actor: User) -> None:
+    if not actor.has_perm("accounts.verify_organization"):
+        raise PermissionRefused(_("只有科技局业务人员可以审核单位。"))
+
+
+def verify_organization(*, actor: User, organization_id: int, reason: str = "") -> Organization:
+    _require_bureau(actor)
+
+    def stamp(org):
+        org.verified_at = timezone.now()
+        return ["verified_at"]
+
+    return _org_transition("verify", actor=actor, organization_id=organization_id, reason=reason, apply=stamp)
+
+
+def return_organization(*, actor: User, organization_id: int, reason: str) -> Organization:
+    _require_bureau(actor)
+    return _org_transition("return", actor=actor, organization_id=organization_id, reason=reason)
+
+
+def resubmit_organization(*, actor: User, organization_id: int) -> Organization:
+    org = Organization.objects.get(pk=organization_id)
+    if not actor.has_perm("accounts.edit_organization", org):
+        raise PermissionRefused(_("只有本单位管理员可以重新提交认证。"))
+    return _org_transition("resubmit", actor=actor, organization_id=organization_id)
+
+
+@transaction.atomic
+def add_organization_user(
+    *,
+    actor: User,
+    organization_id: int,
+    username: str,
+    password: str,
+    real_name: str,
+    email: str,
+    phone: str = "",
+    is_org_admin: bool = False,
+) -> User:
+    org = Organization.objects.select_for_update().get(pk=organization_id)
+    if not actor.has_perm("accounts.manage_org_users", org):
+        raise PermissionRefused(_("只有本单位管理员可以添加用户。"))
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(_("用户名已被使用。"))
+    user = User(username=username, real_name=real_name, email=email, phone=phone, organization=org)
+    _check_password(password, user)
+    user.set_password(password)
+    user.save()
+    roles = [Role.APPLICANT, Role.ORG_ADMIN] if is_org_admin else [Role.APPLICANT]
+    user.groups.set(_groups(*roles))
+    record_audit(
+        actor=actor,
+        verb="add_user",
+        target=org,
+        data={"user_id": user.pk, "username": user.username, "org_admin": is_org_admin},
+    )
+    return user
+
+
+@transaction.atomic
+def set_organization_user_active(*, actor: User, user_id: int, active: bool) -> User:
+    user = User.objects.select_for_update().select_related("organization").get(pk=user_id)
+    org = user.organization
+    if org is None or not actor.has_perm("accounts.manage_org_users", org):
+        raise PermissionRefused(_("只有本单位管理员可以停用或启用本单位用户。"))
+    if user.pk == actor.pk and not active:
+        raise InvalidInput(_("不能停用自己的账号。"))
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    record_audit(
+        actor=actor,
+        verb="activate_user" if active else "deactivate_user",
+        target=org,
+        data={"user_id": user.pk, "username": user.username},
+    )
+    return user
+
+
+@transaction.atomic
+def record_credit(*, actor: User, data: dict) -> CreditRecord:
+    if not actor.has_perm("accounts.record_credit"):
+        raise PermissionRefused(_("只有科技局业务人员可以录入失信记录。"))
+    record = CreditRecord(recorded_by=actor, **data)
+    try:
+        record.full_clean()
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+    record.save()
+    record_audit(
+        actor=actor,
+        verb="credit_record",
+        target=record,
+        data={"severity": record.severity, "start": str(record.penalty_start), "end": str(record.penalty_end or "")},
+    )
+    return record
+
+
+@transaction.atomic
+def revoke_credit(*, actor: User, record_id: int, reason: str) -> CreditRecord:
+    if not actor.has_perm("accounts.record_credit"):
+        raise PermissionRefused(_("只有科技局业务人员可以撤销失信记录。"))
+    if not (reason or "").strip():
+        raise InvalidInput(_("撤销失信记录必须填写理由。"))
+    record = CreditRecord.objects.select_for_update().get(pk=record_id)
+    if record.revoked_at is not None:
+        raise InvalidInput(_("该失信记录已撤销。"))
+    record.revoked_at = timezone.now()
+    record.revoked_by = actor
+    record.revoke_reason = reason.strip()
+    record.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    record_audit(actor=actor, verb="credit_revoke", target=record, reason=record.revoke_reason)
+    return record

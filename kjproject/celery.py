@@ -1,0 +1,17 @@
+"""Celery application.
+
+With ``CELERY_BROKER_URL`` unset, the broker is kombu's filesystem transport under ``var/celery``:
+``scripts/run`` starts one worker with an embedded beat against it, so tasks and the periodic
+sweeper run on a laptop without Redis. With ``CELERY_BROKER_URL=redis://…`` the same code runs on
+as many real workers as you start.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kjproject.settings")
+
+app = Celery("kjproject")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

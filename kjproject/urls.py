@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("科技项目管理系统 · 管理后台")
+admin.site.site_title = _("科技项目管理系统")
+admin.site.index_title = _("业务管理")
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("inbox/", include("activity.urls")),
+    path("api/", include("kjproject.api_urls")),
+    path("", include("projects.urls")),
+]

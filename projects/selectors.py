@@ -1,0 +1,136 @@
+"""Reads scoped to what the user may see. Every list, page, API and export starts here."""
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.fields import MoneyField
+from accounts.roles import Role
+
+from .models import Application, Attachment, BudgetLine, Call, FormalReview
+
+A = Application.State
+
+
+# ---- calls -----------------------------------------------------------------------------------
+
+
+def public_calls() -> QuerySet[Call]:
+    """Calls anyone may see: published or closed (never drafts)."""
+    return Call.objects.filter(state__in=[Call.State.PUBLISHED, Call.State.CLOSED]).select_related("program")
+
+
+def open_calls(now=None) -> QuerySet[Call]:
+    now = now or timezone.now()
+    return public_calls().filter(state=Call.State.PUBLISHED, opens_at__lte=now, closes_at__gt=now).order_by(
+        "closes_at", "id"
+    )
+
+
+def calls_visible_to(user) -> QuerySet[Call]:
+    if user.is_authenticated and (user.is_superuser or user.has_role(Role.OFFICER) or user.has_role(Role.SUPERVISOR)):
+        return Call.objects.select_related("program")
+    return public_calls()
+
+
+# ---- applications ------------------------------------------------------------------------------
+
+
+def _budget_sum(field: str):
+    sub = (
+        BudgetLine.objects.filter(application=OuterRef("pk"))
+        .order_by()
+        .values("application")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Coalesce(Subquery(sub, output_field=MoneyField()), Value(0), output_field=MoneyField())
+
+
+def with_totals(qs: QuerySet[Application]) -> QuerySet[Application]:
+    """Annotate fiscal_total and self_total (exact: integer fen sums in SQL)."""
+    return qs.annotate(fiscal_total=_budget_sum("fiscal_amount"), self_total=_budget_sum("self_amount"))
+
+
+def applications_visible_to(user) -> QuerySet[Application]:
+    """Applications this user may see at all.
+
+    Members of the applicant organisation see all of its applications; officers, supervisors and
+    superusers see every application that has left draft; experts, finance and anonymous users see none
+    (reviews grant experts access to what they are assigned, in the experts app).
+    """
+    base = Application.objects.select_related("call", "call__program", "organization")
+    if not user.is_authenticated or not user.is_active:
+        return base.none()
+    if user.is_superuser or user.has_role(Role.OFFICER) or user.has_role(Role.SUPERVISOR):
+        own = Q(organization_id=user.organization_id) if user.organization_id else Q(pk__in=[])
+        return base.filter(~Q(state=A.DRAFT) | own)
+    if user.organization_id and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN)):
+        return base.filter(organization_id=user.organization_id)
+    return base.none()
+
+
+def application_list(user, *, filters: dict | None = None) -> QuerySet[Application]:
+    qs = with_totals(applications_visible_to(user))
+    filters = filters or {}
+    if filters.get("state"):
+        qs = qs.filter(state=filters["state"])
+    if filters.get("call"):
+        qs = qs.filter(call_id=filters["call"])
+    if filters.get("q"):
+        q = filters["q"]
+        qs = qs.filter(Q(title__icontains=q) | Q(number__icontains=q) | Q(organization__name__icontains=q))
+    return qs.order_by("-updated_at", "-id")
+
+
+def application_detail(user, pk) -> Application:
+    """The application with everything its pages show, or Application.DoesNotExist (→ 404)."""
+    return (
+        with_totals(applications_visible_to(user))
+        .prefetch_related(
+            "team_members",
+            "budget_lines",
+            "targets",
+            "partners",
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.filter(removed_at__isnull=True).select_related("uploaded_by"),
+                to_attr="active_attachments",
+            ),
+            Prefetch("formal_reviews", queryset=FormalReview.objects.select_related("reviewer")),
+        )
+        .get(pk=pk)
+    )
+
+
+def endorsement_queue(user) -> QuerySet[Application]:
+    """单位审核: the org admin's submitted applications waiting for endorsement."""
+    if not (user.is_authenticated and user.has_role(Role.ORG_ADMIN) and user.organization_id):
+        return Application.objects.none()
+    return with_totals(
+        applications_visible_to(user).filter(organization_id=user.organization_id, state=A.SUBMITTED)
+    ).order_by("submitted_at", "id")
+
+
+def formal_review_queue(user, *, call_id=None) -> QuerySet[Application]:
+    """形式审查: endorsed applications waiting for the bureau."""
+    if not (user.is_authenticated and (user.is_superuser or user.has_role(Role.OFFICER))):
+        return Application.objects.none()
+    qs = applications_visible_to(user).filter(state=A.ENDORSED)
+    if call_id:
+        qs = qs.filter(call_id=call_id)
+    return with_totals(qs).order_by("submitted_at", "id")
+
+
+def attachment_for_download(user, pk) -> Attachment:
+    """An attachment the user may download (through its application's visibility), else DoesNotExist."""
+    return Attachment.objects.select_related("application").get(
+        pk=pk, application__in=applications_visible_to(user).values("pk")
+    )
+
+
+def state_counts(user) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = applications_visible_to(user).order_by().values("state").annotate(n=Count("id"))
+    return {r["state"]: r["n"] for r in rows}

@@ -1,0 +1,735 @@
+"""Writes for calls and applications: one transition table per model, one service per change."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.fields import to_yuan
+from accounts.models import Organization, User
+from accounts.selectors import org_admins_of, running_credit_records
+from accounts.validators import normalize_credit_code, validate_credit_code
+from accounts.workflow import T, Workflow, record_audit, run_transition
+from activity.messaging import MessageKind
+from activity.services import notify
+
+from .checklists import FORMAL_REVIEW_CHECKLIST
+from .models import (
+    Application,
+    ApplicationVersion,
+    Attachment,
+    AttachmentKind,
+    BudgetLine,
+    Call,
+    FormalReview,
+    Partner,
+    PerformanceTarget,
+    TeamMember,
+)
+from .signals import application_transitioned, call_transitioned
+from .uploads import inspect_upload
+
+C = Call.State
+A = Application.State
+
+CALL_WORKFLOW = Workflow(
+    "projects.Call",
+    C,
+    [
+        T("publish", [C.DRAFT], C.PUBLISHED, gettext_lazy("发布")),
+        T("close", [C.PUBLISHED], C.CLOSED, gettext_lazy("截止")),
+    ],
+)
+
+APPLICATION_WORKFLOW = Workflow(
+    "projects.Application",
+    A,
+    [
+        T("submit", [A.DRAFT, A.ORG_RETURNED, A.RETURNED], A.SUBMITTED, gettext_lazy("提交")),
+        T("endorse", [A.SUBMITTED], A.ENDORSED, gettext_lazy("单位审核通过")),
+        T("org_return", [A.SUBMITTED], A.ORG_RETURNED, gettext_lazy("单位退回"), needs_reason=True),
+        T("accept", [A.ENDORSED], A.ACCEPTED, gettext_lazy("受理")),
+        T("return", [A.ENDORSED], A.RETURNED, gettext_lazy("退回修改"), needs_reason=True),
+        T("reject", [A.ENDORSED], A.REJECTED, gettext_lazy("不予受理"), needs_reason=True),
+        T(
+            "withdraw",
+            [A.DRAFT, A.SUBMITTED, A.ORG_RETURNED, A.ENDORSED, A.RETURNED],
+            A.WITHDRAWN,
+            gettext_lazy("撤回"),
+        ),
+    ],
+)
+
+
+def today_local(now=None) -> datetime.date:
+    return timezone.localdate(now or timezone.now())
+
+
+# ---- calls --------------------------------------------------------------------------------------
+
+
+def _call_transition(name: str, *, actor, call_id: int, guard=None, apply=None):
+    def after(call, from_state):
+        call_transitioned.send(
+            sender=Call, call=call, name=name, from_state=from_state, to_state=call.state, actor=actor
+        )
+
+    return run_transition(
+        workflow=CALL_WORKFLOW,
+        queryset=Call.objects.all(),
+        pk=call_id,
+        name=name,
+        actor=actor,
+        guard=guard,
+        apply=apply,
+        after=after,
+    )
+
+
+def publish_call(*, actor: User, call_id: int) -> Call:
+    if not actor.has_perm("projects.manage_calls"):
+        raise PermissionRefused(_("只有科技局业务人员可以发布申报指南。"))
+
+    def guard(call):
+        if call.closes_at <= timezone.now():
+            raise InvalidInput(_("截止时间已过，不能发布。请先修改截止时间。"))
+
+    def stamp(call):
+        call.published_at = timezone.now()
+        return ["published_at"]
+
+    return _call_transition("publish", actor=actor, call_id=call_id, guard=guard, apply=stamp)
+
+
+def close_call(*, actor: User | None, call_id: int) -> Call:
+    """Close a call. ``actor=None`` is the sweeper closing it at closes_at."""
+    if actor is not None and not actor.has_perm("projects.manage_calls"):
+        raise PermissionRefused(_("只有科技局业务人员可以截止申报。"))
+
+    def stamp(call):
+        call.closed_at = timezone.now()
+        if actor is not None and call.closes_at > call.closed_at:
+            call.closes_at = call.closed_at  # closing early moves the deadline, so the window check agrees
+            return ["closed_at", "closes_at"]
+        return ["closed_at"]
+
+    return _call_transition("close", actor=actor, call_id=call_id, apply=stamp)
+
+
+def close_due_calls(now=None) -> list[int]:
+    """Sweeper: close every published call whose closes_at has passed. Idempotent."""
+    now = now or timezone.now()
+    closed = []
+    for call_id in Call.objects.filter(state=C.PUBLISHED, closes_at__lte=now).values_list("pk", flat=True):
+        try:
+            close_call(actor=None, call_id=call_id)
+        except TransitionRefused:
+            continue  # another worker closed it first
+        closed.append(call_id)
+    return closed
+
+
+# ---- application content -------------------------------------------------------------------------
+
+
+BASIC_FIELDS = (
+    "title",
+    "summary",
+    "keywords",
+    "discipline_code",
+    "start_date",
+    "end_date",
+    "leader_name",
+    "leader_title",
+    "leader_phone",
+    "leader_email",
+    "leader_id_number",
+)
+
+
+def _lock_editable(actor: User, application_id: int) -> Application:
+    """Lock the application for an edit by ``actor``; refuse unless it is editable and theirs."""
+    app = Application.objects.select_for_update().select_related("organization").get(pk=application_id)
+    if not actor.has_perm("projects.submit_application_obj", app):
+        raise PermissionRefused(_("只有本单位的申报用户可以修改申报书。"))
+    if not app.is_editable:
+        raise TransitionRefused(
+            _("申报书当前状态为“%(state)s”，不能修改。") % {"state": app.get_state_display()}
+        )
+    return app
+
+
+def _clean(instance, exclude=None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+
+
+@transaction.atomic
+def create_application(*, actor: User, call_id: int, title: str = "") -> Application:
+    if not actor.has_perm("projects.create_application") or not actor.organization_id:
+        raise PermissionRefused(_("只有已注册单位的申报用户可以填写申报书。"))
+    call = Call.objects.get(pk=call_id)
+    if not call.is_open():
+        raise InvalidInput(_("该指南当前不在申报期内，不能新建申报书。"))
+    app = Application.objects.create(
+        call=call,
+        organization_id=actor.organization_id,
+        created_by=actor,
+        title=(title or "").strip(),
+        leader_name=actor.real_name,
+        leader_phone=actor.phone,
+        leader_email=actor.email,
+    )
+    record_audit(actor=actor, verb="create", target=app, to_state=app.state)
+    return app
+
+
+@transaction.atomic
+def update_application(*, actor: User, application_id: int, data: dict) -> Application:
+    app = _lock_editable(actor, application_id)
+    changed = []
+    for field in BASIC_FIELDS:
+        if field in data:
+            value = data[field]
+            if isinstance(value, str):
+                value = value.strip()
+            if getattr(app, field) != value:
+                setattr(app, field, value)
+                changed.append(field)
+    if not changed:
+        return app
+    _clean(app, exclude=["call", "organization", "created_by"])
+    app.save(update_fields=[*changed, "updated_at"])
+    record_audit(actor=actor, verb="edit", target=app, data={"fields": changed})
+    return app
+
+
+@transaction.atomic
+def set_team(*, actor: User, application_id: int, members: list[dict]) -> Application:
+    app = _lock_editable(actor, application_id)
+    rows = []
+    for i, m in enumerate(members):
+        row = TeamMember(
+            application=app,
+            name=(m.get("name") or "").strip(),
+            id_number=(m.get("id_number") or "").strip(),
+            title=(m.get("title") or "").strip(),
+            organization_name=(m.get("organization_name") or "").strip(),
+            role=(m.get("role") or "").strip(),
+            work_months=m.get("work_months") or 0,
+            position=i,
+        )
+        _clean(row, exclude=["application"])
+        rows.append(row)
+    app.team_members.all().delete()
+    TeamMember.objects.bulk_create(rows)
+    app.save(update_fields=["updated_at"])
+    record_audit(actor=actor, verb="edit_team", target=app, data={"members": len(rows)})
+    return app
+
+
+@transaction.atomic
+def set_budget(*, actor: User, application_id: int, lines: dict[str, dict]) -> Application:
+    """Replace the budget: ``lines`` maps category → {fiscal_amount, self_amount, note} in 元."""
+    app = _lock_editable(actor, application_id)
+    valid = set(BudgetLine.Category.values)
+    unknown = set(lines) - valid
+    if unknown:
+        raise InvalidInput(_("未知的预算科目：%(c)s") % {"c": "、".join(sorted(unknown))})
+    rows = []
+    for category in BudgetLine.Category.values:
+        if category not in lines:
+            continue
+        line = lines[category] or {}
+        try:
+            fiscal = to_yuan(line.get("fiscal_amount") or 0)
+            own = to_yuan(line.get("self_amount") or 0)
+        except ValidationError as e:
+            raise InvalidInput(e.messages) from None
+        if fiscal < 0 or own < 0:
+            raise InvalidInput(_("预算金额不能为负数。"))
+        rows.append(
+            BudgetLine(
+                application=app,
+                category=category,
+                fiscal_amount=fiscal,
+                self_amount=own,
+                note=(line.get("note") or "").strip()[:500],
+            )
+        )
+    app.budget_lines.all().delete()
+    BudgetLine.objects.bulk_create(rows)
+    app.save(update_fields=["updated_at"])
+    record_audit(
+        actor=actor,
+        verb="edit_budget",
+        target=app,
+        data={r.category: [str(r.fiscal_amount), str(r.self_amount)] for r in rows},
+    )
+    return app
+
+
+@transaction.atomic
+def set_targets(*, actor: User, application_id: int, targets: list[dict]) -> Application:
+    app = _lock_editable(actor, application_id)
+    rows = []
+    for i, t in enumerate(targets):
+        row = PerformanceTarget(
+            application=app,
+            kind=t.get("kind") or "",
+            indicator=(t.get("indicator") or "").strip(),
+            target_value=t.get("target_value"),
+            unit=(t.get("unit") or "").strip(),
+            position=i,
+        )
+        _clean(row, exclude=["application"])
+        rows.append(row)
+    app.targets.all().delete()
+    PerformanceTarget.objects.bulk_create(rows)
+    app.save(update_fields=["updated_at"])
+    record_audit(actor=actor, verb="edit_targets", target=app, data={"targets": len(rows)})
+    return app
+
+
+@transaction.atomic
+def set_partners(*, actor: User, application_id: int, partners: list[dict]) -> Application:
+    app = _lock_editable(actor, application_id)
+    rows, seen = [], set()
+    for i, p in enumerate(partners):
+        code = normalize_credit_code(p.get("credit_code") or "")
+        try:
+            validate_credit_code(code)
+        except ValidationError as e:
+            raise InvalidInput([f"{p.get('name') or ''}：{m}" for m in e.messages]) from None
+        if code == app.organization.credit_code:
+            raise InvalidInput(_("合作单位不能是申报单位本身。"))
+        if code in seen:
+            raise InvalidInput(_("合作单位重复：%(code)s") % {"code": code})
+        seen.add(code)
+        row = Partner(
+            application=app,
+            organization=Organization.objects.filter(credit_code=code).first(),
+            name=(p.get("name") or "").strip(),
+            credit_code=code,
+            role=(p.get("role") or "").strip(),
+            position=i,
+        )
+        _clean(row, exclude=["application", "organization"])
+        rows.append(row)
+    app.partners.all().delete()
+    Partner.objects.bulk_create(rows)
+    app.save(update_fields=["updated_at"])
+    record_audit(actor=actor, verb="edit_partners", target=app, data={"partners": [r.credit_code for r in rows]})
+    return app
+
+
+@transaction.atomic
+def add_attachment(*, actor: User, application_id: int, kind: str, uploaded) -> Attachment:
+    app = _lock_editable(actor, application_id)
+    if kind not in AttachmentKind.values:
+        raise InvalidInput(_("请选择附件类型。"))
+    info = inspect_upload(uploaded)
+    attachment = Attachment(
+        application=app,
+        kind=kind,
+        original_name=(uploaded.name or "")[-255:],
+        content_type=info["content_type"],
+        size=info["size"],
+        sha256=info["sha256"],
+        uploaded_by=actor,
+    )
+    attachment.file.save(uploaded.name or "upload", uploaded, save=False)
+    attachment.save()
+    record_audit(
+        actor=actor,
+        verb="attach",
+        target=app,
+        data={"attachment_id": attachment.pk, "kind": kind, "name": attachment.original_name, "sha256": info["sha256"]},
+    )
+    return attachment
+
+
+@transaction.atomic
+def remove_attachment(*, actor: User, attachment_id: int) -> Attachment:
+    attachment = Attachment.objects.select_related("application").get(pk=attachment_id)
+    _lock_editable(actor, attachment.application_id)
+    if attachment.removed_at is None:
+        attachment.removed_at = timezone.now()
+        attachment.removed_by = actor
+        attachment.save(update_fields=["removed_at", "removed_by"])
+        record_audit(
+            actor=actor,
+            verb="detach",
+            target=attachment.application,
+            data={"attachment_id": attachment.pk, "name": attachment.original_name},
+        )
+    return attachment
+
+
+# ---- submit checks --------------------------------------------------------------------------------
+
+
+def budget_totals(app: Application) -> tuple[Decimal, Decimal]:
+    fiscal = own = Decimal("0.00")
+    for line in app.budget_lines.all():
+        fiscal += line.fiscal_amount
+        own += line.self_amount
+    return fiscal, own
+
+
+def _leader_clash(app: Application) -> Q | None:
+    if app.leader_id_number:
+        return Q(leader_id_number=app.leader_id_number)
+    if app.leader_name and app.leader_phone:
+        return Q(leader_name=app.leader_name, leader_phone=app.leader_phone)
+    return None
+
+
+def submission_problems(app: Application, now=None) -> list[str]:
+    """Every reason the application may not be submitted now, each in its own words. Empty = OK."""
+    now = now or timezone.now()
+    today = today_local(now)
+    call = app.call
+    org = app.organization
+    problems: list[str] = []
+
+    # 1. window (a revision the bureau asked for may be resubmitted after the call closed)
+    if app.state != A.RETURNED and not call.is_open(now):
+        if call.state == C.PUBLISHED and now < call.opens_at:
+            problems.append(
+                _("申报尚未开始：开始时间为 %(t)s。") % {"t": timezone.localtime(call.opens_at).strftime("%Y-%m-%d %H:%M")}
+            )
+        else:
+            problems.append(
+                _("申报已截止：截止时间为 %(t)s。") % {"t": timezone.localtime(call.closes_at).strftime("%Y-%m-%d %H:%M")}
+            )
+    # 2. organisation verified
+    if not org.is_verified:
+        problems.append(_("申报单位尚未通过科技局认证（当前状态：%(s)s），不能提交。") % {"s": org.get_state_display()})
+    # 3. credit (科研诚信)
+    records = list(running_credit_records(on=today, organization_id=org.pk, person_id_numbers=[app.leader_id_number]))
+    for r in records:
+        who = org.name if r.organization_id == org.pk else _("项目负责人 %(n)s") % {"n": app.leader_name}
+        until = r.penalty_end.isoformat() if r.penalty_end else _("长期")
+        problems.append(
+            _("%(who)s 存在%(sev)s记录，惩戒期至 %(until)s，期间不得申报。")
+            % {"who": who, "sev": r.get_severity_display(), "until": until}
+        )
+    # eligible kinds
+    if call.eligible_org_kinds and org.kind not in call.eligible_org_kinds:
+        problems.append(
+            _("本指南仅限以下单位申报：%(kinds)s；贵单位为%(kind)s。")
+            % {"kinds": "、".join(call.eligible_org_kind_labels), "kind": org.get_kind_display()}
+        )
+    # 4. qualifications valid today
+    for q in call.required_qualifications:
+        if q in Organization.Qualification.values and not org.has_qualification(q, today):
+            problems.append(
+                _("本指南要求申报单位具备有效的%(q)s资质（以 %(d)s 为准），贵单位不具备或已过期。")
+                % {"q": Organization.Qualification(q).label, "d": today.isoformat()}
+            )
+    # completeness
+    missing = [
+        str(Application._meta.get_field(f).verbose_name)
+        for f in ("title", "summary", "leader_name", "leader_phone", "start_date", "end_date")
+        if not getattr(app, f)
+    ]
+    if missing:
+        problems.append(_("以下必填项尚未填写：%(f)s。") % {"f": "、".join(missing)})
+    # 5 / 6. money
+    fiscal, own = budget_totals(app)
+    total = fiscal + own
+    if total <= 0:
+        problems.append(_("尚未填写预算。"))
+    if fiscal > call.cap_per_project:
+        problems.append(
+            _("申请财政资金 %(f)s 元超过本指南单项上限 %(cap)s 元。") % {"f": f"{fiscal:,.2f}", "cap": f"{call.cap_per_project:,.2f}"}
+        )
+    if total > 0 and own < call.min_self_funding_ratio * total:
+        problems.append(
+            _("自筹资金比例 %(r)s 低于本指南要求的 %(min)s。")
+            % {"r": f"{own / total:.2%}", "min": f"{call.min_self_funding_ratio:.2%}"}
+        )
+    # 7. attachments
+    present = {a.kind for a in app.attachments.all() if a.removed_at is None}
+    lacking = [str(AttachmentKind(k).label) for k in call.required_attachment_kinds if k in AttachmentKind.values and k not in present]
+    if lacking:
+        problems.append(_("缺少必传附件：%(k)s。") % {"k": "、".join(lacking)})
+    # 8. per-organisation limit
+    siblings = Application.objects.filter(call=call, state__in=Application.ACTIVE_STATES).exclude(pk=app.pk)
+    if call.max_applications_per_org:
+        used = siblings.filter(organization=org).count()
+        if used >= call.max_applications_per_org:
+            problems.append(
+                _("本指南每单位限报 %(max)d 项，贵单位已提交 %(n)d 项。") % {"max": call.max_applications_per_org, "n": used}
+            )
+    # 9. 多头申报
+    clash = _leader_clash(app)
+    if clash is not None:
+        other = siblings.filter(clash).select_related("organization").first()
+        if other is not None:
+            problems.append(
+                _("项目负责人 %(n)s 已在本指南下负责申报《%(t)s》（%(org)s），同一指南不得多头申报。")
+                % {"n": app.leader_name, "t": other.title, "org": other.organization.name}
+            )
+    return problems
+
+
+def snapshot(app: Application) -> dict:
+    fiscal, own = budget_totals(app)
+    return {
+        "fields": {f: str(getattr(app, f) or "") for f in BASIC_FIELDS},
+        "team": [
+            {"name": m.name, "title": m.title, "organization": m.organization_name, "role": m.role, "months": m.work_months}
+            for m in app.team_members.all()
+        ],
+        "budget": {
+            line.category: {"fiscal": str(line.fiscal_amount), "self": str(line.self_amount), "note": line.note}
+            for line in app.budget_lines.all()
+        },
+        "budget_totals": {"fiscal": str(fiscal), "self": str(own)},
+        "targets": [
+            {"kind": t.kind, "indicator": t.indicator, "value": str(t.target_value), "unit": t.unit}
+            for t in app.targets.all()
+        ],
+        "partners": [{"name": p.name, "credit_code": p.credit_code, "role": p.role} for p in app.partners.all()],
+        "attachments": [
+            {"id": a.pk, "kind": a.kind, "name": a.original_name, "sha256": a.sha256}
+            for a in app.attachments.all()
+            if a.removed_at is None
+        ],
+    }
+
+
+# ---- application transitions ------------------------------------------------------------------------
+
+
+def _notify_application(app: Application, name: str, recipients, kind: MessageKind, title: str, body: str):
+    notify(
+        recipients,
+        kind=kind,
+        title=title,
+        body=body,
+        link=reverse("portal:application_detail", args=[app.pk]),
+        target=app,
+        dedupe_key=f"app:{app.pk}:{name}:r{app.revision}",
+    )
+
+
+def _application_transition(name: str, *, actor, application_id: int, reason: str = "", guard=None, apply=None,
+                            data=None, after=None):
+    def after_all(app, from_state):
+        if after is not None:
+            after(app, from_state)
+        application_transitioned.send(
+            sender=Application,
+            application=app,
+            name=name,
+            from_state=from_state,
+            to_state=app.state,
+            actor=actor,
+            reason=reason,
+        )
+
+    return run_transition(
+        workflow=APPLICATION_WORKFLOW,
+        queryset=Application.objects.select_related("call", "organization", "created_by"),
+        pk=application_id,
+        name=name,
+        actor=actor,
+        reason=reason,
+        guard=guard,
+        apply=apply,
+        data=data,
+        after=after_all,
+    )
+
+
+def submit_application(*, actor: User, application_id: int, now=None) -> Application:
+    now = now or timezone.now()
+    app = Application.objects.select_related("organization").get(pk=application_id)
+    if not actor.has_perm("projects.submit_application_obj", app):
+        raise PermissionRefused(_("只有本单位的申报用户可以提交申报书。"))
+    with transaction.atomic():
+        # Lock order: call, then application. The call lock serialises the per-organisation limit and
+        # the 多头申报 check across concurrent submissions to the same call.
+        call = Call.objects.select_for_update().select_related("program").get(pk=app.call_id)
+
+        def guard(locked):
+            problems = submission_problems(locked, now)
+            if problems:
+                raise InvalidInput(problems, code="submit_checks")
+
+        def apply(locked):
+            locked.revision += 1
+            locked.submitted_at = now
+            locked.last_reason = ""
+            fields = ["revision", "submitted_at", "last_reason"]
+            if not locked.number:
+                seq = Application.objects.filter(call=call, number__isnull=False).count() + 1
+                number = f"{call.year}-{call.program.code.upper()}-{call.pk:03d}-{seq:04d}"
+                while Application.objects.filter(number=number).exists():
+                    seq += 1
+                    number = f"{call.year}-{call.program.code.upper()}-{call.pk:03d}-{seq:04d}"
+                locked.number = number
+                fields.append("number")
+            return fields
+
+        def after(locked, from_state):
+            ApplicationVersion.objects.create(
+                application=locked, revision=locked.revision, submitted_by=actor, snapshot=snapshot(locked)
+            )
+            _notify_application(
+                locked,
+                "submit",
+                org_admins_of(locked.organization_id),
+                MessageKind.APPLICATION_SUBMITTED,
+                _("待单位审核：%(t)s") % {"t": locked.title},
+                _("%(who)s 提交了申报书《%(t)s》（%(no)s），请进行单位审核。")
+                % {"who": actor.display_name, "t": locked.title, "no": locked.number},
+            )
+
+        return _application_transition(
+            "submit", actor=actor, application_id=application_id, guard=guard, apply=apply, after=after
+        )
+
+
+def _owner_recipients(app: Application):
+    return [app.created_by, *org_admins_of(app.organization_id)]
+
+
+def endorse_application(*, actor: User, application_id: int, reason: str = "") -> Application:
+    app = Application.objects.select_related("organization").get(pk=application_id)
+    if not actor.has_perm("projects.endorse_application_obj", app):
+        raise PermissionRefused(_("只有本单位管理员可以进行单位审核。"))
+
+    def after(locked, from_state):
+        _notify_application(
+            locked, "endorse", [locked.created_by], MessageKind.APPLICATION_ENDORSED,
+            _("单位审核通过：%(t)s") % {"t": locked.title},
+            _("申报书《%(t)s》已通过单位审核，已报送科技局形式审查。") % {"t": locked.title},
+        )
+
+    return _application_transition("endorse", actor=actor, application_id=application_id, reason=reason, after=after)
+
+
+def org_return_application(*, actor: User, application_id: int, reason: str) -> Application:
+    app = Application.objects.select_related("organization").get(pk=application_id)
+    if not actor.has_perm("projects.endorse_application_obj", app):
+        raise PermissionRefused(_("只有本单位管理员可以退回申报书。"))
+
+    def apply(locked):
+        locked.last_reason = reason.strip()
+        return ["last_reason"]
+
+    def after(locked, from_state):
+        _notify_application(
+            locked, "org_return", [locked.created_by], MessageKind.APPLICATION_ORG_RETURNED,
+            _("单位退回：%(t)s") % {"t": locked.title},
+            _("申报书《%(t)s》被单位管理员退回，理由：%(r)s") % {"t": locked.title, "r": reason},
+        )
+
+    return _application_transition(
+        "org_return", actor=actor, application_id=application_id, reason=reason, apply=apply, after=after
+    )
+
+
+def _checklist(checklist: dict | None) -> dict[str, bool]:
+    checklist = checklist or {}
+    return {code: bool(checklist.get(code)) for code, _label in FORMAL_REVIEW_CHECKLIST}
+
+
+def formal_review(
+    *, actor: User, application_id: int, decision: str, reason: str = "", checklist: dict | None = None
+) -> Application:
+    """形式审查: accept (受理), return for revision (退回修改) or reject (不予受理), with the checklist."""
+    if not actor.has_perm("projects.formal_review"):
+        raise PermissionRefused(_("只有科技局业务人员可以进行形式审查。"))
+    names = {FormalReview.Decision.ACCEPT: "accept", FormalReview.Decision.RETURN: "return",
+             FormalReview.Decision.REJECT: "reject"}
+    if decision not in names:
+        raise InvalidInput(_("请选择审查结论。"))
+    name = names[decision]
+    items = _checklist(checklist)
+    reason = (reason or "").strip()
+
+    def guard(locked):
+        if decision == FormalReview.Decision.ACCEPT:
+            failed = [str(label) for code, label in FORMAL_REVIEW_CHECKLIST if not items[code]]
+            if failed:
+                raise InvalidInput(
+                    [_("以下审查要点未通过，不能受理：%(items)s。") % {"items": "、".join(failed)}], code="checklist"
+                )
+
+    def apply(locked):
+        locked.decided_at = timezone.now()
+        locked.last_reason = reason if decision != FormalReview.Decision.ACCEPT else ""
+        return ["decided_at", "last_reason"]
+
+    kinds = {
+        "accept": (MessageKind.APPLICATION_ACCEPTED, _("已受理：%(t)s"), _("申报书《%(t)s》（%(no)s）已通过形式审查，予以受理。")),
+        "return": (MessageKind.APPLICATION_RETURNED, _("退回修改：%(t)s"),
+                   _("申报书《%(t)s》（%(no)s）形式审查退回修改，理由：%(r)s。请修改后重新提交。")),
+        "reject": (MessageKind.APPLICATION_REJECTED, _("不予受理：%(t)s"), _("申报书《%(t)s》（%(no)s）不予受理，理由：%(r)s。")),
+    }
+
+    def after(locked, from_state):
+        FormalReview.objects.create(
+            application=locked, reviewer=actor, revision=locked.revision, decision=decision, checklist=items,
+            comment=reason,
+        )
+        kind, title, body = kinds[name]
+        _notify_application(
+            locked, name, _owner_recipients(locked), kind, title % {"t": locked.title},
+            body % {"t": locked.title, "no": locked.number, "r": reason},
+        )
+
+    return _application_transition(
+        name, actor=actor, application_id=application_id, reason=reason, guard=guard, apply=apply,
+        data={"checklist": items}, after=after,
+    )
+
+
+def batch_formal_review(
+    *, actor: User, application_ids, decision: str, reason: str = "", checklist: dict | None = None
+) -> list[tuple[int, bool, str]]:
+    """Apply one decision to many applications; each succeeds or fails on its own. Returns (id, ok, message)."""
+    results = []
+    for pk in application_ids:
+        try:
+            formal_review(actor=actor, application_id=pk, decision=decision, reason=reason, checklist=checklist)
+        except (InvalidInput, TransitionRefused, PermissionRefused) as e:
+            results.append((pk, False, e.message))
+        except Application.DoesNotExist:
+            results.append((pk, False, _("申报书不存在。")))
+        else:
+            results.append((pk, True, ""))
+    return results
+
+
+def withdraw_application(*, actor: User, application_id: int, reason: str = "") -> Application:
+    app = Application.objects.select_related("organization").get(pk=application_id)
+    if not actor.has_perm("projects.withdraw_application_obj", app):
+        raise PermissionRefused(_("只有本单位的申报用户可以撤回申报书。"))
+
+    def after(locked, from_state):
+        if from_state != A.DRAFT:
+            _notify_application(
+                locked, "withdraw", org_admins_of(locked.organization_id), MessageKind.APPLICATION_WITHDRAWN,
+                _("申报书已撤回：%(t)s") % {"t": locked.title},
+                _("%(who)s 撤回了申报书《%(t)s》。") % {"who": actor.display_name, "t": locked.title},
+            )
+
+    return _application_transition("withdraw", actor=actor, application_id=application_id, reason=reason, after=after)
+
