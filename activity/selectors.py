@@ -1,5 +1,6 @@
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, Notification
 
@@ -23,3 +24,38 @@ def unread_count(user) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# Labels of audit verbs that are not transitions of a workflow.
+VERB_LABELS = {
+    "create": _("创建"),
+    "edit": _("修改基本信息"),
+    "edit_team": _("修改项目组成员"),
+    "edit_budget": _("修改预算"),
+    "edit_targets": _("修改绩效指标"),
+    "edit_partners": _("修改合作单位"),
+    "attach": _("上传附件"),
+    "detach": _("移除附件"),
+    "register": _("注册"),
+    "update": _("修改单位信息"),
+    "add_user": _("添加用户"),
+    "activate_user": _("启用用户"),
+    "deactivate_user": _("停用用户"),
+    "credit_record": _("录入失信记录"),
+    "credit_revoke": _("撤销失信记录"),
+}
+
+
+def history(obj, workflow=None) -> list[AuditEvent]:
+    """The object's audit events with display labels (verb, from, to) for the history tab."""
+    events = list(events_for(obj))
+    for e in events:
+        label = None
+        if workflow is not None and e.verb in workflow.transitions:
+            label = workflow.transitions[e.verb].label
+        e.verb_label = label or VERB_LABELS.get(e.verb, e.verb)
+        if workflow is not None:
+            valid = set(workflow.state_choices.values)
+            e.from_label = workflow.state_label(e.from_state) if e.from_state in valid else e.from_state
+            e.to_label = workflow.state_label(e.to_state) if e.to_state in valid else e.to_state
+    return events

@@ -12,5 +12,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("inbox/", include("activity.urls")),
     path("api/", include("kjproject.api_urls")),
-    path("", include("projects.urls")),
+    path("portal/", include("projects.urls")),
+    path("", include("projects.urls_public")),
 ]
