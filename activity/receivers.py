@@ -12,6 +12,7 @@ from accounts.signals import organization_registered, organization_state_changed
 from .messaging import MessageKind
 from .services import notify
 
+
 @receiver(organization_registered, sender=Organization)
 def on_organization_registered(sender, organization, admin_user, **kwargs):
     notify(

@@ -2,7 +2,7 @@
 
 import tempfile
 
-from .settings import *  # noqa: F403
+from .settings import *
 from .settings import env
 
 CELERY_TASK_ALWAYS_EAGER = True

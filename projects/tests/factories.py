@@ -52,6 +52,7 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Application
+        skip_postgeneration_save = True
 
     call = factory.SubFactory(CallFactory)
     organization = factory.SubFactory(OrganizationFactory)
