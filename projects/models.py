@@ -230,7 +230,8 @@ class Application(models.Model):
                 violation_error_message=_("结束日期不能早于开始日期。"),
             ),
             models.CheckConstraint(
-                condition=Q(state="draft") | Q(number__isnull=False), name="application_submitted_has_number"
+                condition=Q(state__in=["draft", "withdrawn"]) | Q(number__isnull=False),
+                name="application_submitted_has_number",
             ),
         ]
         indexes = [models.Index(fields=["call", "organization", "state"])]

@@ -265,7 +265,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='application',
-            constraint=models.CheckConstraint(condition=models.Q(('state', 'draft'), ('number__isnull', False), _connector='OR'), name='application_submitted_has_number'),
+            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['draft', 'withdrawn']), ('number__isnull', False), _connector='OR'), name='application_submitted_has_number'),
         ),
         migrations.AddConstraint(
             model_name='formalreview',
