@@ -124,7 +124,8 @@ def run_transition(
     if transition.needs_reason and not reason:
         raise TransitionRefused(_("“%(action)s”必须填写理由。") % {"action": transition.label})
     with transaction.atomic():
-        obj = queryset.select_for_update().get(pk=pk)
+        # of=("self",): on PostgreSQL lock only this row, not the rows of select_related joins.
+        obj = queryset.select_for_update(of=("self",)).get(pk=pk)
         from_state = obj.state
         if from_state not in transition.sources:
             raise TransitionRefused(workflow.refuse_message(name, from_state))
