@@ -152,6 +152,10 @@ if SECURE_DEPLOY:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a one-way decision for the whole domain (and every subdomain of the bureau):
+        # it is opt-in with SECURE_HSTS_PRELOAD=1, so its deploy-check reminder is silenced.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     if env.bool("BEHIND_TLS_PROXY", default=True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
