@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.fields import MoneyField
 from accounts.roles import Role
 
-from .models import Application, Attachment, BudgetLine, Call, FormalReview
+from .models import Application, Attachment, BudgetLine, Call, CallDocument, FormalReview, Program
 
 A = Application.State
 
@@ -31,6 +31,41 @@ def calls_visible_to(user) -> QuerySet[Call]:
     if user.is_authenticated and (user.is_superuser or user.has_role(Role.OFFICER) or user.has_role(Role.SUPERVISOR)):
         return Call.objects.select_related("program")
     return public_calls()
+
+
+def recently_closed_calls(limit: int = 5) -> QuerySet[Call]:
+    """Public calls whose window has ended (closed, or published with closes_at passed), latest first."""
+    now = timezone.now()
+    return (
+        public_calls()
+        .filter(Q(state=Call.State.CLOSED) | Q(closes_at__lte=now))
+        .order_by("-closes_at", "-id")[:limit]
+    )
+
+
+def public_call_list(*, filters: dict | None = None) -> QuerySet[Call]:
+    """The public call list: published and closed calls, optionally by year and programme."""
+    qs = public_calls()
+    filters = filters or {}
+    if filters.get("year"):
+        qs = qs.filter(year=filters["year"])
+    if filters.get("program"):
+        qs = qs.filter(program_id=filters["program"])
+    return qs.order_by("-opens_at", "-id")
+
+
+def public_call_years() -> list[int]:
+    return list(public_calls().order_by("-year").values_list("year", flat=True).distinct())
+
+
+def public_programs() -> QuerySet[Program]:
+    """Programmes that have at least one public call (for the call list filter)."""
+    return Program.objects.filter(pk__in=public_calls().values("program_id")).order_by("code")
+
+
+def call_document_for_download(user, pk) -> CallDocument:
+    """A guide document of a call the user may see (drafts only for bureau staff), else DoesNotExist."""
+    return CallDocument.objects.select_related("call").get(pk=pk, call__in=calls_visible_to(user).values("pk"))
 
 
 # ---- applications ------------------------------------------------------------------------------
@@ -71,7 +106,15 @@ def applications_visible_to(user) -> QuerySet[Application]:
 
 
 def application_list(user, *, filters: dict | None = None) -> QuerySet[Application]:
-    qs = with_totals(applications_visible_to(user))
+    return _filter_applications(with_totals(applications_visible_to(user)), filters)
+
+
+def organization_application_list(user, *, filters: dict | None = None) -> QuerySet[Application]:
+    """The enterprise portal's list: the user's own organisation only, with budget totals."""
+    return _filter_applications(with_totals(organization_applications(user)), filters)
+
+
+def _filter_applications(qs: QuerySet[Application], filters: dict | None) -> QuerySet[Application]:
     filters = filters or {}
     if filters.get("state"):
         qs = qs.filter(state=filters["state"])
@@ -83,10 +126,31 @@ def application_list(user, *, filters: dict | None = None) -> QuerySet[Applicati
     return qs.order_by("-updated_at", "-id")
 
 
+def organization_applications(user) -> QuerySet[Application]:
+    """Applications of the user's own organisation (the enterprise portal), none for anyone else."""
+    if not (
+        user.is_authenticated
+        and user.is_active
+        and user.organization_id
+        and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN))
+    ):
+        return Application.objects.none()
+    return applications_visible_to(user).filter(organization_id=user.organization_id)
+
+
 def application_detail(user, pk) -> Application:
     """The application with everything its pages show, or Application.DoesNotExist (→ 404)."""
+    return _with_detail(applications_visible_to(user)).get(pk=pk)
+
+
+def own_application_detail(user, pk) -> Application:
+    """Like application_detail, but only within the user's own organisation (edit pages, submit, withdraw)."""
+    return _with_detail(organization_applications(user)).get(pk=pk)
+
+
+def _with_detail(qs: QuerySet[Application]) -> QuerySet[Application]:
     return (
-        with_totals(applications_visible_to(user))
+        with_totals(qs)
         .prefetch_related(
             "team_members",
             "budget_lines",
@@ -99,7 +163,6 @@ def application_detail(user, pk) -> Application:
             ),
             Prefetch("formal_reviews", queryset=FormalReview.objects.select_related("reviewer")),
         )
-        .get(pk=pk)
     )
 
 
@@ -129,8 +192,23 @@ def attachment_for_download(user, pk) -> Attachment:
     )
 
 
+def own_attachment(user, pk) -> Attachment:
+    """An attachment of an application of the user's own organisation (to remove it), else DoesNotExist."""
+    return Attachment.objects.select_related("application").get(
+        pk=pk, application__in=organization_applications(user).values("pk")
+    )
+
+
 def state_counts(user) -> dict[str, int]:
     from django.db.models import Count
 
     rows = applications_visible_to(user).order_by().values("state").annotate(n=Count("id"))
+    return {r["state"]: r["n"] for r in rows}
+
+
+def organization_state_counts(user) -> dict[str, int]:
+    """Applications of the user's own organisation counted by state."""
+    from django.db.models import Count
+
+    rows = organization_applications(user).order_by().values("state").annotate(n=Count("id"))
     return {r["state"]: r["n"] for r in rows}
