@@ -401,6 +401,16 @@ def test_targets_step_saves_rows(client, applicant, draft_app):
     target = draft_app.targets.get()
     assert (target.indicator, target.target_value, target.unit) == ("申请发明专利", Decimal("3"), "件")
 
+    rows = [
+        {"kind": "output", "indicator": "申请发明专利", "target_value": "10", "unit": "件"},
+        {"kind": "effect", "indicator": "新增销售收入", "target_value": "2500.5", "unit": "万元"},
+    ]
+    client.post(edit_url(draft_app, "targets"), formset_data("targets", rows, initial=1))
+    html = body(client.get(edit_url(draft_app, "review")))
+    assert '<td class="text-end">10</td>' in html  # never 1E+1
+    assert '<td class="text-end">2500.5</td>' in html
+    assert 'value="10"' in body(client.get(edit_url(draft_app, "targets")))
+
 
 def test_partners_step_validates_the_credit_code(client, applicant, draft_app):
     client.force_login(applicant)

@@ -267,3 +267,15 @@ def test_draft_call_document_is_404_except_for_bureau_staff(client, applicant, o
 
 def test_missing_document_is_404(client):
     assert client.get(reverse("public:call_document", args=[999999])).status_code == 404
+
+
+def test_content_disposition_has_an_ascii_fallback_and_cannot_break_the_header():
+    from projects.views.files import content_disposition
+
+    assert content_disposition("可行性报告.pdf") == (
+        "attachment; filename=\"download.pdf\"; filename*=UTF-8''" + quote("可行性报告.pdf")
+    )
+    header = content_disposition('evil"\r\nSet-Cookie: x=1.pdf')
+    assert "\r" not in header and "\n" not in header
+    assert header.count('"') == 2
+    assert content_disposition("Résumé 2026.docx").startswith('attachment; filename="Resume 2026.docx";')

@@ -120,6 +120,12 @@ def required_attachments(app: Application) -> list[dict]:
     ]
 
 
+def plain_number(value: Decimal) -> str:
+    """10.0000 → '10', 3.5000 → '3.5' (never scientific notation)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def content_context(user, app: Application) -> dict:
     """What the application content partial needs (ID numbers unmasked only for the owning organisation)."""
     return {
@@ -127,6 +133,10 @@ def content_context(user, app: Application) -> dict:
         "show_ids": is_member_of_application_org.test(user, app),
         "budget": budget_summary(app),
         "required_kinds": required_attachments(app),
+        "targets": [
+            {"kind": t.get_kind_display(), "indicator": t.indicator, "value": plain_number(t.target_value), "unit": t.unit}
+            for t in app.targets.all()
+        ],
     }
 
 
@@ -261,7 +271,7 @@ def _step_team(request, app):
 
 def _step_targets(request, app):
     initial = [
-        {"kind": t.kind, "indicator": t.indicator, "target_value": t.target_value.normalize(), "unit": t.unit}
+        {"kind": t.kind, "indicator": t.indicator, "target_value": plain_number(t.target_value), "unit": t.unit}
         for t in app.targets.all()
     ]
     return _rows_step(

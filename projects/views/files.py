@@ -10,10 +10,13 @@ from django.http import FileResponse, Http404
 def content_disposition(filename: str) -> str:
     """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266 / RFC 5987 ``filename*``)."""
     filename = re.sub(r"[\r\n\"\\/]", "_", filename or "") or "download"
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    ascii_name = re.sub(r"[^A-Za-z0-9._() -]", "_", ascii_name).strip() or "download"
-    if "." in filename and "." not in ascii_name:
-        ascii_name += "." + filename.rsplit(".", 1)[-1].encode("ascii", "ignore").decode("ascii")
+    stem, dot, ext = filename.rpartition(".") if "." in filename else (filename, "", "")
+
+    def to_ascii(text):
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        return re.sub(r"[^A-Za-z0-9_() -]", "_", text).strip(" _")
+
+    ascii_name = (to_ascii(stem) or "download") + (("." + to_ascii(ext)) if dot and to_ascii(ext) else "")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
