@@ -39,3 +39,10 @@ def running_credit_records(
 
 def organizations_for_officer() -> QuerySet[Organization]:
     return Organization.objects.all().order_by("state", "name")
+
+
+def organization_of(user) -> QuerySet[Organization]:
+    """The user's own organisation (empty for users without one, e.g. bureau staff)."""
+    if not getattr(user, "is_authenticated", False) or not user.organization_id:
+        return Organization.objects.none()
+    return Organization.objects.filter(pk=user.organization_id)

@@ -121,6 +121,36 @@ def update_organization(*, actor: User, organization_id: int, data: dict) -> Org
     return org
 
 
+@transaction.atomic
+def correct_organization(*, actor: User, organization_id: int, data: dict) -> Organization:
+    """The bureau corrects an organisation's profile (Django admin), identity fields included.
+
+    The verification state is not touched here: it changes only through the transitions.
+    """
+    if not actor.has_perm("accounts.verify_organization"):
+        raise PermissionRefused(_("只有科技局业务人员可以更正单位信息。"))
+    org = Organization.objects.select_for_update().get(pk=organization_id)
+    changed = {}
+    for field in PROFILE_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field == "credit_code":
+            value = normalize_credit_code(value)
+        if getattr(org, field) != value:
+            changed[field] = [str(getattr(org, field) or ""), str(value or "")]
+            setattr(org, field, value)
+    if not changed:
+        return org
+    try:
+        org.full_clean()
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+    org.save()
+    record_audit(actor=actor, verb="update", target=org, data={"changed": changed, "by_bureau": True})
+    return org
+
+
 def _org_transition(name: str, *, actor: User, organization_id: int, reason: str = "", apply=None):
     def after(org, from_state):
         organization_state_changed.send(
