@@ -1,1 +1,31 @@
-urlpatterns = []
+"""The REST API under /api/: calls, applications, the OpenAPI schema and its docs page.
+
+The docs page (Swagger UI) is served from drf-spectacular-sidecar's vendored assets through our own
+static files, never a CDN. SpectacularSwaggerSplitView delivers its start-up script as a separate
+file, so script-src stays 'self'; Swagger UI's page carries an inline <style>, so that one view, and
+no other, allows inline styles.
+"""
+
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from projects.api import ApplicationViewSet, CallViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("calls", CallViewSet, basename="call")
+router.register("applications", ApplicationViewSet, basename="application")
+
+docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api:schema", title="科技项目管理系统 API")
+)
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", docs_view, name="docs"),
+    path("", include(router.urls)),
+]
