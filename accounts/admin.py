@@ -17,8 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from activity.selectors import history
-
 from .exceptions import DomainError
 from .forms import ReasonForm
 from .models import CreditRecord, Organization, User
@@ -32,6 +30,7 @@ from .services import (
     revoke_credit,
     verify_organization,
 )
+from .workflow import object_history
 
 ROLE_LABELS = {r.value: r.label for r in Role}
 
@@ -85,7 +84,7 @@ class AuditHistoryMixin:
         obj = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if obj is not None and self.has_view_or_change_permission(request, obj):
-            extra["audit_events"] = history(obj, self.history_workflow)
+            extra["audit_events"] = object_history(obj, self.history_workflow)
         return super().history_view(request, object_id, extra_context=extra)
 
 

@@ -17,8 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from activity.selectors import history
-
 from .exceptions import DomainError
 from .forms import AccountForm, KjPasswordChangeForm, LoginForm, OrganizationForm, OrganizationUserForm
 from .models import Organization
@@ -32,6 +30,7 @@ from .services import (
     set_organization_user_active,
     update_organization,
 )
+from .workflow import object_history
 
 USERS_PER_PAGE = 20
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -140,7 +139,7 @@ def organization(request):
             "org": org,
             "can_edit": can_edit,
             "can_resubmit": can_edit and ORGANIZATION_WORKFLOW.allowed("resubmit", org.state),
-            "events": history(org, ORGANIZATION_WORKFLOW),
+            "events": object_history(org, ORGANIZATION_WORKFLOW),
             "State": Organization.State,
             "high_tech_valid": org.has_qualification(Organization.Qualification.HIGH_TECH, today),
             "tech_sme_valid": org.has_qualification(Organization.Qualification.TECH_SME, today),

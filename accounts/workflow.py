@@ -150,3 +150,21 @@ def run_transition(
         if after is not None:
             after(obj, from_state)
     return obj
+
+
+# ---- history provider hook ------------------------------------------------------------------
+
+_history_provider: Callable[..., list] | None = None
+
+
+def register_history_provider(provider: Callable[..., list]) -> None:
+    """activity registers the function that reads an object's audit history (accounts may not import it)."""
+    global _history_provider
+    _history_provider = provider
+
+
+def object_history(obj, workflow: Workflow | None = None) -> list:
+    """The object's audit events, labelled for display (see activity.selectors.history)."""
+    if _history_provider is None:
+        raise RuntimeError("No history provider registered: is the 'activity' app installed?")
+    return _history_provider(obj, workflow)
