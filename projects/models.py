@@ -123,11 +123,16 @@ class Call(models.Model):
         indexes = [models.Index(fields=["state", "closes_at"])]
 
     def __str__(self):
-        return f"{self.year}年 {self.title}"
+        return self.title
 
     def is_open(self, now=None) -> bool:
         now = now or timezone.now()
         return self.state == self.State.PUBLISHED and self.opens_at <= now < self.closes_at
+
+    def accepted_submissions_at(self, when) -> bool:
+        """Whether the window was open at ``when`` (closing a call early moves closes_at back, so
+        the times alone decide; the state only rules out drafts)."""
+        return self.state != self.State.DRAFT and self.opens_at <= when < self.closes_at
 
     @property
     def eligible_org_kind_labels(self) -> list[str]:

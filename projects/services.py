@@ -405,8 +405,8 @@ def submission_problems(app: Application, now=None) -> list[str]:
     problems: list[str] = []
 
     # 1. window (a revision the bureau asked for may be resubmitted after the call closed)
-    if app.state != A.RETURNED and not call.is_open(now):
-        if call.state == C.PUBLISHED and now < call.opens_at:
+    if app.state != A.RETURNED and not call.accepted_submissions_at(now):
+        if call.state != C.DRAFT and now < call.opens_at:
             problems.append(
                 _("申报尚未开始：开始时间为 %(t)s。") % {"t": timezone.localtime(call.opens_at).strftime("%Y-%m-%d %H:%M")}
             )
