@@ -72,6 +72,19 @@ def test_language_cookie_alone_gives_english(client):
     assert "用户登录" not in html
 
 
+def test_english_browser_still_opens_in_chinese_until_the_user_switches(client):
+    """Bureau PCs often run English-locale browsers: Accept-Language is ignored, only the switch counts."""
+    english_browser = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
+    html = client.get(reverse("accounts:login"), **english_browser).content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert "用户登录" in html
+
+    switch_to_english(client)
+    html = client.get(reverse("accounts:login"), **english_browser).content.decode()
+    assert '<html lang="en">' in html
+    assert "User login" in html
+
+
 def test_login_page_and_its_error_in_english(client, applicant):
     switch_to_english(client)
     page = client.get(reverse("accounts:login")).content.decode()
