@@ -146,13 +146,13 @@ STAFF = [
     ("admin", "系统管理员", [], True, True, "admin@kjj.example.gov.cn",
      "管理后台 /admin/：全部数据、审计日志"),
     ("officer", "陈立新", [Role.OFFICER], True, False, "chen.lixin@kjj.example.gov.cn",
-     "形式审查队列：受理 / 退回修改 / 不予受理、批量处理；后台审核待认证单位"),
+     "形式审查队列（10 项）：受理 / 退回修改 / 不予受理、批量处理；管理后台认证待审核单位"),
     ("leader", "王建国", [Role.SUPERVISOR], False, False, "wang.jianguo@kjj.example.gov.cn",
-     "局领导：查看各批次申报情况"),
+     "工作台与消息；/api/applications/ 只读查阅已报送科技局的申报书（不含草稿）"),
     ("finance", "钱晓红", [Role.FINANCE], False, False, "qian.xiaohong@kjj.example.gov.cn",
-     "财务：登录后看不到任何申报书内容"),
+     "工作台与消息；看不到任何申报书（/api/applications/ 为空）"),
     ("expert", "周明远", [Role.EXPERT], False, False, "zhou.mingyuan@expert.example.com",
-     "评审专家：看不到未分配的申报书"),
+     "工作台与消息；未分配评审任务，看不到任何申报书"),
 ]
 
 
