@@ -39,7 +39,7 @@ PY
 )
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
         echo "==> 安装依赖（$requirements）"
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        "$VENV/bin/python" -m pip install --quiet --quiet --disable-pip-version-check -r "$requirements"
         echo "$digest" >"$stamp"
     fi
 }
