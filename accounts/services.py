@@ -240,7 +240,7 @@ def add_organization_user(
 
 @transaction.atomic
 def set_organization_user_active(*, actor: User, user_id: int, active: bool) -> User:
-    user = User.objects.select_for_update().select_related("organization").get(pk=user_id)
+    user = User.objects.select_for_update(of=("self",)).select_related("organization").get(pk=user_id)
     org = user.organization
     if org is None or not actor.has_perm("accounts.manage_org_users", org):
         raise PermissionRefused(_("只有本单位管理员可以停用或启用本单位用户。"))

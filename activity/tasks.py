@@ -16,7 +16,7 @@ def send_notification_email(self, notification_id: int) -> bool:
     """E-mail one notification. Idempotent: the row is locked and stamped, so a retry never resends."""
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update().select_related("recipient").filter(pk=notification_id).first()
+            Notification.objects.select_for_update(of=("self",)).select_related("recipient").filter(pk=notification_id).first()
         )
         if notification is None or notification.emailed_at is not None or not notification.recipient.email:
             return False

@@ -15,3 +15,5 @@ STORAGES = {
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
+# whitenoise warns when STATIC_ROOT is missing (tests never run collectstatic; finders serve nothing here)
+STATIC_ROOT = tempfile.mkdtemp(prefix="kj-test-static-")

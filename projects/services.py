@@ -158,7 +158,7 @@ BASIC_FIELDS = (
 
 def _lock_editable(actor: User, application_id: int) -> Application:
     """Lock the application for an edit by ``actor``; refuse unless it is editable and theirs."""
-    app = Application.objects.select_for_update().select_related("organization").get(pk=application_id)
+    app = Application.objects.select_for_update(of=("self",)).select_related("organization").get(pk=application_id)
     if not actor.has_perm("projects.submit_application_obj", app):
         raise PermissionRefused(_("只有本单位的申报用户可以修改申报书。"))
     if not app.is_editable:
@@ -564,7 +564,7 @@ def submit_application(*, actor: User, application_id: int, now=None) -> Applica
     with transaction.atomic():
         # Lock order: call, then application. The call lock serialises the per-organisation limit and
         # the 多头申报 check across concurrent submissions to the same call.
-        call = Call.objects.select_for_update().select_related("program").get(pk=app.call_id)
+        call = Call.objects.select_for_update(of=("self",)).select_related("program").get(pk=app.call_id)
 
         def guard(locked):
             problems = submission_problems(locked, now)
