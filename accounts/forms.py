@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Organization, User
-from .services import IDENTITY_FIELDS
+from .services import IDENTITY_FIELDS, PROFILE_FIELDS
 from .validators import normalize_credit_code, validate_credit_code
 
 
@@ -68,21 +68,7 @@ class OrganizationForm(BootstrapMixin, forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = [
-            "name",
-            "credit_code",
-            "kind",
-            "region",
-            "address",
-            "legal_representative",
-            "contact_name",
-            "contact_phone",
-            "contact_email",
-            "high_tech_cert_no",
-            "high_tech_expires",
-            "tech_sme_no",
-            "tech_sme_year",
-        ]
+        fields = list(PROFILE_FIELDS)
         widgets = {"high_tech_expires": DATE_WIDGET}
         help_texts = {
             "credit_code": _("18位，见营业执照或法人证书，末位为校验位。"),

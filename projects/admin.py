@@ -610,15 +610,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(FormalReview)
-class FormalReviewAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "application", "application_number", "decision", "revision", "reviewer"]
-    list_filter = ["decision", "application__call__program"]
-    search_fields = ["application__number", "application__title", "comment"]
-    list_select_related = ["application", "reviewer"]
-    date_hierarchy = "created_at"
-    fields = ["application", "revision", "decision", "checklist_display", "comment", "reviewer", "created_at"]
-    readonly_fields = fields
+class ApplicationRecordAdmin(ReadOnlyAdmin):
+    """Records of an application: only those of applications the user may see."""
 
     def get_queryset(self, request):
         visible = selectors.applications_visible_to(request.user).values("pk")
@@ -627,6 +620,17 @@ class FormalReviewAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("申报编号"), ordering="application__number")
     def application_number(self, obj):
         return obj.application.number
+
+
+@admin.register(FormalReview)
+class FormalReviewAdmin(ApplicationRecordAdmin):
+    list_display = ["created_at", "application", "application_number", "decision", "revision", "reviewer"]
+    list_filter = ["decision", "application__call__program"]
+    search_fields = ["application__number", "application__title", "comment"]
+    list_select_related = ["application", "reviewer"]
+    date_hierarchy = "created_at"
+    fields = ["application", "revision", "decision", "checklist_display", "comment", "reviewer", "created_at"]
+    readonly_fields = fields
 
     @admin.display(description=gettext_lazy("审查要点"))
     def checklist_display(self, obj):
@@ -638,7 +642,7 @@ class FormalReviewAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ApplicationVersion)
-class ApplicationVersionAdmin(ReadOnlyAdmin):
+class ApplicationVersionAdmin(ApplicationRecordAdmin):
     list_display = ["application", "application_number", "revision", "submitted_by", "submitted_at"]
     search_fields = ["application__number", "application__title"]
     list_select_related = ["application", "submitted_by"]
@@ -646,21 +650,13 @@ class ApplicationVersionAdmin(ReadOnlyAdmin):
     fields = ["application", "revision", "submitted_by", "submitted_at", "snapshot_display"]
     readonly_fields = fields
 
-    def get_queryset(self, request):
-        visible = selectors.applications_visible_to(request.user).values("pk")
-        return super().get_queryset(request).filter(application__in=visible)
-
-    @admin.display(description=gettext_lazy("申报编号"), ordering="application__number")
-    def application_number(self, obj):
-        return obj.application.number
-
     @admin.display(description=gettext_lazy("内容快照"))
     def snapshot_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, ensure_ascii=False, indent=2))
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
+class AttachmentAdmin(ApplicationRecordAdmin):
     list_display = ["original_name", "kind", "application", "size", "uploaded_by", "uploaded_at", "removed_at"]
     list_filter = ["kind"]
     search_fields = ["original_name", "application__number", "application__title", "sha256"]
@@ -678,10 +674,6 @@ class AttachmentAdmin(ReadOnlyAdmin):
         "removed_at",
     ]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        visible = selectors.applications_visible_to(request.user).values("pk")
-        return super().get_queryset(request).filter(application__in=visible)
 
     @admin.display(description=gettext_lazy("文件"))
     def download_link(self, obj):

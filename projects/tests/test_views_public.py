@@ -124,7 +124,7 @@ def test_call_list_paginates_20_per_page(client):
     second = body(client.get(reverse("public:call_list"), {"page": 2}))
     assert "分页指南第00号" in first and "分页指南第19号" in first and "分页指南第20号" not in first
     assert "分页指南第20号" in second and "分页指南第24号" in second and "分页指南第00号" not in second
-    assert "共 25 条" in first
+    assert "共 25 项" in first
 
 
 @pytest.mark.parametrize("n", [5, 50])

@@ -185,13 +185,10 @@ def application_list(request):
     page = Paginator(
         selectors.organization_application_list(request.user, filters=filters), PAGE_SIZE
     ).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "projects/applicant/application_list.html",
-        {"form": form, "page": page, "applications": page.object_list, "query": query.urlencode(),
-         "filtered": bool(filters)},
+        {"form": form, "page": page, "applications": page.object_list, "filtered": bool(filters)},
     )
 
 

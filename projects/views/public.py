@@ -59,12 +59,10 @@ def call_list(request):
     filters = form.filters() if request.GET else {}
     page = Paginator(selectors.public_call_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
     _annotate_countdown(page.object_list, now)
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "public/call_list.html",
-        {"form": form, "page": page, "calls": page.object_list, "query": query.urlencode()},
+        {"form": form, "page": page, "calls": page.object_list, "filtered": bool(filters)},
     )
 
 
