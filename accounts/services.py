@@ -10,7 +10,7 @@ from .exceptions import InvalidInput, PermissionRefused
 from .models import CreditRecord, Organization, User
 from .roles import Role
 from .signals import organization_registered, organization_state_changed
-from .validators import normalize_credit_code, validate_credit_code
+from .validators import normalize_credit_code, normalize_id_number, validate_credit_code
 from .workflow import T, Workflow, record_audit, run_transition
 
 S = Organization.State
@@ -264,6 +264,7 @@ def record_credit(*, actor: User, data: dict) -> CreditRecord:
     if not actor.has_perm("accounts.record_credit"):
         raise PermissionRefused(_("只有科技局业务人员可以录入失信记录。"))
     record = CreditRecord(recorded_by=actor, **data)
+    record.person_id_number = normalize_id_number(record.person_id_number)
     try:
         record.full_clean()
     except ValidationError as e:

@@ -32,3 +32,8 @@ def mask_id_number(value: str) -> str:
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def normalize_id_number(value: str) -> str:
+    """证件号码 as compared across records: no spaces, upper-case (a 身份证 check character x → X)."""
+    return "".join((value or "").split()).upper()

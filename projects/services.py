@@ -17,7 +17,7 @@ from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefus
 from accounts.fields import to_yuan
 from accounts.models import Organization, User
 from accounts.selectors import org_admins_of, running_credit_records
-from accounts.validators import normalize_credit_code, validate_credit_code
+from accounts.validators import normalize_credit_code, normalize_id_number, validate_credit_code
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
@@ -203,7 +203,7 @@ def update_application(*, actor: User, application_id: int, data: dict) -> Appli
         if field in data:
             value = data[field]
             if isinstance(value, str):
-                value = value.strip()
+                value = normalize_id_number(value) if field == "leader_id_number" else value.strip()
             if getattr(app, field) != value:
                 setattr(app, field, value)
                 changed.append(field)
@@ -223,7 +223,7 @@ def set_team(*, actor: User, application_id: int, members: list[dict]) -> Applic
         row = TeamMember(
             application=app,
             name=(m.get("name") or "").strip(),
-            id_number=(m.get("id_number") or "").strip(),
+            id_number=normalize_id_number(m.get("id_number")),
             title=(m.get("title") or "").strip(),
             organization_name=(m.get("organization_name") or "").strip(),
             role=(m.get("role") or "").strip(),

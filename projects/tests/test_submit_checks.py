@@ -219,3 +219,27 @@ def test_all_problems_are_reported_together(applicant, org):
     app = ApplicationFactory(call=call, organization=org, created_by=applicant)
     messages = submit_refused(app, applicant, "尚未通过科技局认证", "超过本指南单项上限", "缺少必传附件")
     assert len(messages) == 3
+
+
+def test_id_numbers_are_compared_regardless_of_case_and_spaces(applicant, org, open_call, officer):
+    first = ApplicationFactory(call=open_call, organization=org, created_by=applicant)
+    services.update_application(actor=applicant, application_id=first.pk, data={"leader_id_number": "33010619800101123X"})
+    services.submit_application(actor=applicant, application_id=first.pk)
+    second = ApplicationFactory(call=open_call, organization=org, created_by=applicant)
+    services.update_application(actor=applicant, application_id=second.pk,
+                                data={"leader_id_number": " 330106 19800101 123x "})
+    second.refresh_from_db()
+    assert second.leader_id_number == "33010619800101123X"
+    submit_refused(second, applicant, "多头申报")
+
+
+def test_leader_penalty_recorded_with_lower_case_x_still_blocks(draft_app, applicant, officer):
+    from accounts.services import record_credit
+
+    record_credit(actor=officer, data={
+        "person_name": draft_app.leader_name, "person_id_number": "33010619800101123x", "severity": "general",
+        "reason": "项目经费违规使用", "penalty_start": timezone.localdate(), "penalty_end": None,
+    })
+    services.update_application(actor=applicant, application_id=draft_app.pk,
+                                data={"leader_id_number": "33010619800101123X"})
+    submit_refused(draft_app, applicant, "项目负责人", "一般失信")
