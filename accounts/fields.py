@@ -12,6 +12,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
+# 一千万亿元: far above any budget, far below the BIGINT limit of the fen column.
+MAX_YUAN = Decimal("1000000000000000")
 
 
 def to_yuan(value) -> Decimal | None:
@@ -23,6 +25,8 @@ def to_yuan(value) -> Decimal | None:
         raise exceptions.ValidationError(_("请输入有效的金额。"), code="invalid_money") from None
     if not amount.is_finite():
         raise exceptions.ValidationError(_("请输入有效的金额。"), code="invalid_money")
+    if abs(amount) >= MAX_YUAN:
+        raise exceptions.ValidationError(_("金额超出允许范围。"), code="money_range")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise exceptions.ValidationError(_("金额最多精确到分（两位小数）。"), code="money_precision")
     return amount.quantize(CENT)

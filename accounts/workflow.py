@@ -19,7 +19,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from .exceptions import TransitionRefused
+from .exceptions import InvalidInput, TransitionRefused
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def run_transition(
     transition = workflow.get(name)
     reason = (reason or "").strip()
     if transition.needs_reason and not reason:
-        raise TransitionRefused(_("“%(action)s”必须填写理由。") % {"action": transition.label})
+        raise InvalidInput(_("“%(action)s”必须填写理由。") % {"action": transition.label}, code="reason_required")
     with transaction.atomic():
         # of=("self",): on PostgreSQL lock only this row, not the rows of select_related joins.
         obj = queryset.select_for_update(of=("self",)).get(pk=pk)

@@ -141,6 +141,10 @@ def close_due_calls(now=None) -> list[int]:
 # ---- application content -------------------------------------------------------------------------
 
 
+# Sanity bounds for a project period (a typo like 0202 or 20260 is refused, not stored).
+PERIOD_EARLIEST = datetime.date(2000, 1, 1)
+PERIOD_LATEST = datetime.date(2100, 12, 31)
+
 BASIC_FIELDS = (
     "title",
     "summary",
@@ -209,6 +213,13 @@ def update_application(*, actor: User, application_id: int, data: dict) -> Appli
                 changed.append(field)
     if not changed:
         return app
+    for field in ("start_date", "end_date"):
+        day = getattr(app, field)
+        if day is not None and not (PERIOD_EARLIEST <= day <= PERIOD_LATEST):
+            raise InvalidInput(
+                _("%(f)s应在 %(a)s 至 %(b)s 之间。")
+                % {"f": Application._meta.get_field(field).verbose_name, "a": PERIOD_EARLIEST, "b": PERIOD_LATEST}
+            )
     _clean(app, exclude=["call", "organization", "created_by"])
     app.save(update_fields=[*changed, "updated_at"])
     record_audit(actor=actor, verb="edit", target=app, data={"fields": changed})

@@ -79,3 +79,10 @@ def test_money_field_round_trip_and_formatting():
     assert fmt_yuan(Decimal("1234567.5")) == "1,234,567.50"
     assert fmt_wan(Decimal("1234567.50")) == "123.46"
     assert fmt_wan(Decimal("50")) == "0.01"
+
+
+@pytest.mark.parametrize("huge", ["1e26", "1000000000000000", "-1e30"])
+def test_absurd_amounts_are_refused_not_crashing(huge, draft_app, applicant):
+    with pytest.raises(InvalidInput, match="超出允许范围"):
+        services.set_budget(actor=applicant, application_id=draft_app.pk,
+                            lines={"equipment": {"fiscal_amount": huge, "self_amount": "0"}})

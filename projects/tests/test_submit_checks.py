@@ -243,3 +243,18 @@ def test_leader_penalty_recorded_with_lower_case_x_still_blocks(draft_app, appli
     services.update_application(actor=applicant, application_id=draft_app.pk,
                                 data={"leader_id_number": "33010619800101123X"})
     submit_refused(draft_app, applicant, "项目负责人", "一般失信")
+
+
+@pytest.mark.parametrize("field", ["start_date", "end_date"])
+@pytest.mark.parametrize("day", [datetime.date(1, 1, 1), datetime.date(1999, 12, 31), datetime.date(9999, 12, 31)])
+def test_absurd_project_dates_are_refused(field, day, draft_app, applicant):
+    with pytest.raises(InvalidInput, match="应在 2000-01-01 至 2100-12-31 之间"):
+        services.update_application(actor=applicant, application_id=draft_app.pk, data={field: day})
+    draft_app.refresh_from_db()
+    assert getattr(draft_app, field) != day
+
+
+def test_end_before_start_is_refused(draft_app, applicant):
+    with pytest.raises(InvalidInput, match="结束日期不能早于开始日期"):
+        services.update_application(actor=applicant, application_id=draft_app.pk,
+                                    data={"start_date": datetime.date(2028, 1, 1), "end_date": datetime.date(2027, 1, 1)})

@@ -98,7 +98,7 @@ def test_number_is_kept_on_resubmission(draft_app, applicant, org_admin):
 def test_reason_is_required(name, draft_app, applicant, org_admin, officer):
     state = A.SUBMITTED if name == "org_return" else A.ENDORSED
     app = set_state(draft_app, state)
-    with pytest.raises(TransitionRefused, match="必须填写理由"):
+    with pytest.raises(InvalidInput, match="必须填写理由"):
         do(name, app, applicant=applicant, org_admin=org_admin, officer=officer, reason="  ")
     app.refresh_from_db()
     assert app.state == state
