@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.exceptions import PermissionRefused, TransitionRefused
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.models import Organization
 from accounts.services import correct_organization, resubmit_organization, return_organization, verify_organization
 from accounts.tests.factories import OrganizationFactory, UserFactory, make_credit_code
@@ -73,7 +73,7 @@ def test_return_refused_from(officer, state, label):
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_return_without_reason_is_refused(officer, reason):
     org = org_in(S.PENDING)
-    with pytest.raises(TransitionRefused) as exc:
+    with pytest.raises(InvalidInput) as exc:
         return_organization(actor=officer, organization_id=org.pk, reason=reason)
     assert exc.value.message == "“退回”必须填写理由。"
     org.refresh_from_db()
