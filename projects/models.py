@@ -214,6 +214,9 @@ class Application(models.Model):
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
     revision = models.PositiveSmallIntegerField(_("提交次数"), default=0)
     submitted_at = models.DateTimeField(_("最近提交时间"), null=True, blank=True)
+    reached_bureau_at = models.DateTimeField(
+        _("报送科技局时间"), null=True, blank=True, help_text=_("首次通过单位审核的时间；此后科技局可见")
+    )
     decided_at = models.DateTimeField(_("形式审查时间"), null=True, blank=True)
     last_reason = models.TextField(_("最近退回或不予受理理由"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -18,13 +18,14 @@ def application_is_editable(user, application):
 
 
 @rules.predicate
-def application_is_not_draft(user, application):
-    return application is not None and application.state != Application.State.DRAFT
+def application_reached_bureau(user, application):
+    """Endorsed by its organisation at least once (see selectors.applications_visible_to)."""
+    return application is not None and application.reached_bureau_at is not None
 
 
 is_bureau_reviewer = is_officer | is_staff_admin
 
-can_view_application = is_member_of_application_org | ((is_bureau_reviewer | is_supervisor) & application_is_not_draft)
+can_view_application = is_member_of_application_org | ((is_bureau_reviewer | is_supervisor) & application_reached_bureau)
 
 rules.add_perm("projects.view_application_obj", can_view_application)
 rules.add_perm("projects.edit_application_obj", is_applicant & is_member_of_application_org & application_is_editable)

@@ -91,15 +91,17 @@ def applications_visible_to(user) -> QuerySet[Application]:
     """Applications this user may see at all.
 
     Members of the applicant organisation see all of its applications; officers, supervisors and
-    superusers see every application that has left draft; experts, finance and anonymous users see none
-    (reviews grant experts access to what they are assigned, in the experts app).
+    superusers see every application that has reached the bureau (endorsed by its organisation at
+    least once: what is still a draft, or still at 单位审核, is the organisation's own business);
+    experts, finance and anonymous users see none (reviews grant experts access to what they are
+    assigned, in the experts app).
     """
     base = Application.objects.select_related("call", "call__program", "organization")
     if not user.is_authenticated or not user.is_active:
         return base.none()
     if user.is_superuser or user.has_role(Role.OFFICER) or user.has_role(Role.SUPERVISOR):
         own = Q(organization_id=user.organization_id) if user.organization_id else Q(pk__in=[])
-        return base.filter(~Q(state=A.DRAFT) | own)
+        return base.filter(Q(reached_bureau_at__isnull=False) | own)
     if user.organization_id and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN)):
         return base.filter(organization_id=user.organization_id)
     return base.none()

@@ -625,6 +625,12 @@ def endorse_application(*, actor: User, application_id: int, reason: str = "") -
     if not actor.has_perm("projects.endorse_application_obj", app):
         raise PermissionRefused(_("只有本单位管理员可以进行单位审核。"))
 
+    def stamp(locked):
+        if locked.reached_bureau_at is None:
+            locked.reached_bureau_at = timezone.now()
+            return ["reached_bureau_at"]
+        return []
+
     def after(locked, from_state):
         _notify_application(
             locked, "endorse", [locked.created_by], MessageKind.APPLICATION_ENDORSED,
@@ -632,7 +638,9 @@ def endorse_application(*, actor: User, application_id: int, reason: str = "") -
             _("申报书《%(t)s》已通过单位审核，已报送科技局形式审查。") % {"t": locked.title},
         )
 
-    return _application_transition("endorse", actor=actor, application_id=application_id, reason=reason, after=after)
+    return _application_transition(
+        "endorse", actor=actor, application_id=application_id, reason=reason, apply=stamp, after=after
+    )
 
 
 def org_return_application(*, actor: User, application_id: int, reason: str) -> Application:

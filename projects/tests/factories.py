@@ -103,6 +103,15 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
     uploaded_by = factory.SelfAttribute("application.created_by")
 
 
+# States an application can only be in after its organisation endorsed it.
+BUREAU_STATES = (
+    Application.State.ENDORSED,
+    Application.State.ACCEPTED,
+    Application.State.RETURNED,
+    Application.State.REJECTED,
+)
+
+
 def set_state(app: Application, state: str, **fields) -> Application:
     """Put an application straight into a state for a test (bypasses the service on purpose)."""
     values = {"state": state, **fields}
@@ -110,6 +119,8 @@ def set_state(app: Application, state: str, **fields) -> Application:
         values.setdefault("number", f"TEST-{app.pk:06d}")
         values.setdefault("revision", 1)
         values.setdefault("submitted_at", timezone.now())
+    if state in BUREAU_STATES and app.reached_bureau_at is None:
+        values.setdefault("reached_bureau_at", timezone.now())
     Application.objects.filter(pk=app.pk).update(**values)
     app.refresh_from_db()
     return app

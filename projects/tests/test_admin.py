@@ -171,7 +171,7 @@ def _confirm(client, action, apps, **data):
 
 def test_batch_accept_through_the_intermediate_page(client, officer, open_call):
     ready = make_apps(2, open_call)
-    not_ready = make_apps(1, open_call, state=A.SUBMITTED)[0]
+    not_ready = make_apps(1, open_call, state=A.RETURNED)[0]
     selected = [*ready, not_ready]
     client.force_login(officer)
 
@@ -184,13 +184,13 @@ def test_batch_accept_through_the_intermediate_page(client, officer, open_call):
     assert "不在“待形式审查”状态" in html
     for app in selected:
         app.refresh_from_db()
-    assert [a.state for a in selected] == [A.ENDORSED, A.ENDORSED, A.SUBMITTED]  # nothing happened yet
+    assert [a.state for a in selected] == [A.ENDORSED, A.ENDORSED, A.RETURNED]  # nothing happened yet
 
     response = _confirm(client, "accept_selected", selected, reason="", checklist=ALL_CODES)
     assert response.status_code == 302
     for app in selected:
         app.refresh_from_db()
-    assert [a.state for a in selected] == [A.ACCEPTED, A.ACCEPTED, A.SUBMITTED]
+    assert [a.state for a in selected] == [A.ACCEPTED, A.ACCEPTED, A.RETURNED]
     for app in ready:
         assert audit_verbs(app)[-1] == "accept"
         event = AuditEvent.objects.filter(verb="accept", target_id=str(app.pk)).get()
@@ -200,7 +200,7 @@ def test_batch_accept_through_the_intermediate_page(client, officer, open_call):
 
     msgs = messages_of(response)
     assert any("已受理 2 项" in m and ready[0].number in m and ready[1].number in m for m in msgs)
-    assert any(not_ready.title in m and "当前状态为“待单位审核”，不能执行“受理”" in m for m in msgs)
+    assert any(not_ready.title in m and "当前状态为“退回修改”，不能执行“受理”" in m for m in msgs)
 
 
 def test_batch_accept_requires_confirming_the_whole_checklist(client, officer, open_call):

@@ -182,21 +182,30 @@ def test_expert_and_finance_see_no_application(client, request, draft_app, user_
     assert app.state == A.ENDORSED
 
 
-def test_officer_never_sees_drafts_of_other_organisations(client, officer, open_call, org, applicant):
+def test_officer_sees_only_what_reached_the_bureau(client, officer, open_call, org, applicant, org_admin):
     draft = ApplicationFactory(call=open_call, organization=org, created_by=applicant, title="草稿中的项目")
     submitted = set_state(ApplicationFactory(call=open_call, organization=org, created_by=applicant), A.SUBMITTED)
     endorsed = set_state(ApplicationFactory(call=open_call, organization=org, created_by=applicant), A.ENDORSED)
     client.force_login(officer)
     ids = {r["id"] for r in results(client.get(reverse("api:application-list")))}
-    assert ids == {submitted.pk, endorsed.pk}
+    assert ids == {endorsed.pk}  # drafts and applications still at 单位审核 are the organisation's own
     assert client.get(detail_url(draft)).status_code == 404
+    assert client.get(detail_url(submitted)).status_code == 404
+    withdrawn_draft = ApplicationFactory(call=open_call, organization=org, created_by=applicant, title="撤回的草稿")
+    services.withdraw_application(actor=applicant, application_id=withdrawn_draft.pk)
+    assert client.get(detail_url(withdrawn_draft)).status_code == 404
+    # once endorsed it stays visible to the bureau, even if later returned and resubmitted
+    services.endorse_application(actor=org_admin, application_id=submitted.pk)
+    services.formal_review(actor=officer, application_id=submitted.pk, decision="return", reason="补充材料")
+    services.submit_application(actor=applicant, application_id=submitted.pk)
+    assert client.get(detail_url(submitted)).status_code == 200
     assert results(client.get(reverse("api:application-list"), {"search": "草稿中"})) == []
 
 
 def test_application_filters(client, officer, open_call, org, other_org, applicant):
     other_call = CallFactory(year=2025)
     a1 = set_state(ApplicationFactory(call=open_call, organization=org, created_by=applicant, title="高端芯片"), A.ENDORSED)
-    a2 = set_state(ApplicationFactory(call=open_call, organization=other_org, title="新能源电池"), A.SUBMITTED)
+    a2 = set_state(ApplicationFactory(call=open_call, organization=other_org, title="新能源电池"), A.RETURNED)
     a3 = set_state(ApplicationFactory(call=other_call, organization=org, created_by=applicant, title="智慧农业"), A.ACCEPTED)
     client.force_login(officer)
     url = reverse("api:application-list")

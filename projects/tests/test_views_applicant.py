@@ -473,8 +473,8 @@ def test_renamed_executable_is_refused_and_nothing_is_stored(client, applicant, 
     assert not Attachment.objects.exists()
 
 
-def test_pdf_upload_downloads_back_byte_identical_to_owner_and_officer_after_submit(
-    client, applicant, draft_app, officer, other_applicant, expert_user
+def test_pdf_upload_downloads_back_byte_identical_to_owner_and_officer_after_endorsement(
+    client, applicant, org_admin, draft_app, officer, other_applicant, expert_user
 ):
     client.force_login(applicant)
     response = upload(client, draft_app, "可行性报告.pdf", PDF_BYTES)
@@ -500,6 +500,9 @@ def test_pdf_upload_downloads_back_byte_identical_to_owner_and_officer_after_sub
     assert draft_app.state == Application.State.SUBMITTED
 
     client.force_login(officer)
+    assert download(client, attachment).status_code == 404  # still at 单位审核: not the bureau's yet
+
+    services.endorse_application(actor=org_admin, application_id=draft_app.pk)
     response = download(client, attachment)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDF_BYTES
