@@ -2,9 +2,8 @@
 
 from contextvars import ContextVar
 
+from accounts.network import client_ip
+
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
 
-
-def client_ip(request) -> str | None:
-    # Behind a proxy, configure it to set X-Real-IP; we do not trust X-Forwarded-For chains blindly.
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR")
+__all__ = ["client_ip", "current_ip"]

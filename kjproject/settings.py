@@ -136,6 +136,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Lockout by the real client address (X-Real-IP only from TRUSTED_PROXIES), the same the audit log records.
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+# Reverse proxies whose X-Real-IP header is believed (e.g. 127.0.0.1 for nginx on the same host).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 SECURE_DEPLOY = env.bool("SECURE_DEPLOY", default=False)
 SESSION_COOKIE_HTTPONLY = True
