@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Organization, User
-from .services import IDENTITY_FIELDS, PROFILE_FIELDS
+from .services import LOCKED_WHEN_VERIFIED, PROFILE_FIELDS
 from .validators import normalize_credit_code, validate_credit_code
 
 
@@ -84,7 +84,7 @@ class OrganizationForm(BootstrapMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["credit_code"].widget.attrs.update({"maxlength": 18, "autocomplete": "off"})
         if lock_identity:
-            for name in IDENTITY_FIELDS:
+            for name in LOCKED_WHEN_VERIFIED:
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("单位已认证，此项不能自行修改，如需变更请联系科技局。")
 

@@ -24,8 +24,17 @@ ORGANIZATION_WORKFLOW = Workflow(
     ],
 )
 
-# Fields an organisation may not change by itself once the bureau has verified it.
-IDENTITY_FIELDS = ("name", "credit_code", "kind")
+# Fields an organisation may not change by itself once the bureau has verified it: who it is, and the
+# qualifications that calls require (a verified 高企 certificate cannot be re-declared by the applicant).
+LOCKED_WHEN_VERIFIED = (
+    "name",
+    "credit_code",
+    "kind",
+    "high_tech_cert_no",
+    "high_tech_expires",
+    "tech_sme_no",
+    "tech_sme_year",
+)
 PROFILE_FIELDS = (
     "name",
     "credit_code",
@@ -103,7 +112,7 @@ def update_organization(*, actor: User, organization_id: int, data: dict) -> Org
         if field == "credit_code":
             value = normalize_credit_code(value)
         if getattr(org, field) != value:
-            if field in IDENTITY_FIELDS and org.state == S.VERIFIED:
+            if field in LOCKED_WHEN_VERIFIED and org.state == S.VERIFIED:
                 raise InvalidInput(
                     _("单位已认证，%(field)s 不能自行修改，请联系科技局。")
                     % {"field": Organization._meta.get_field(field).verbose_name}

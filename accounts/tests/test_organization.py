@@ -274,3 +274,25 @@ def test_only_the_bureau_corrects_an_organization(org, org_admin, officer):
         "杭州示例智能科技有限公司",
         "科技局更正名称",
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("high_tech_expires", "2099-12-31"), ("high_tech_cert_no", "GR209933000001"), ("tech_sme_year", 2099)],
+)
+def test_verified_org_cannot_redeclare_its_qualifications(org, org_admin, field, value):
+    from accounts.services import update_organization
+
+    before = Organization.objects.values(field).get(pk=org.pk)
+    with pytest.raises(InvalidInput, match="不能自行修改，请联系科技局"):
+        update_organization(actor=org_admin, organization_id=org.pk, data={field: value})
+    assert Organization.objects.values(field).get(pk=org.pk) == before
+
+
+def test_bureau_corrects_a_verified_orgs_qualification(org, officer):
+    import datetime
+
+    correct_organization(actor=officer, organization_id=org.pk,
+                         data={"high_tech_cert_no": "GR202633000123", "high_tech_expires": datetime.date(2029, 12, 1)})
+    org.refresh_from_db()
+    assert org.high_tech_cert_no == "GR202633000123"
