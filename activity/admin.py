@@ -16,7 +16,7 @@ from accounts.services import ORGANIZATION_WORKFLOW
 from accounts.workflow import Workflow
 
 from .models import AuditEvent, Notification
-from .selectors import VERB_LABELS
+from .selectors import VERB_LABELS, audit_events_visible_to
 
 _WORKFLOWS: dict[str, Workflow] = {}
 
@@ -101,6 +101,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return audit_events_visible_to(request.user)
+
     @admin.display(description=_("操作人"), ordering="actor__username")
     def actor_display(self, obj):
         return obj.actor.display_name if obj.actor_id else _("系统")
@@ -171,6 +174,13 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_per_page = 50
     fields = ["recipient", "kind", "title", "body", "link", "created_at", "read_at", "emailed_at", "dedupe_key"]
     readonly_fields = fields
+
+    # Other people's messages are private: only superusers browse them here (each user has an inbox).
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
 
     @admin.display(description=_("已读"), boolean=True, ordering="read_at")
     def is_read_display(self, obj):

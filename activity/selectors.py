@@ -1,5 +1,8 @@
+from collections.abc import Callable
+
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, Notification
@@ -14,6 +17,29 @@ def events_for(obj) -> QuerySet[AuditEvent]:
         .select_related("actor")
         .order_by("created_at", "id")
     )
+
+
+# model → function(user) returning the queryset of its rows that user may see. Apps to the right of
+# activity register theirs (activity may not import them), so the audit log never shows what a user
+# could not open: e.g. the events of another organisation's draft application.
+_visibility: dict[type, Callable] = {}
+
+
+def register_visibility(model, visible_to: Callable) -> None:
+    _visibility[model] = visible_to
+
+
+def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
+    """The audit log as this user may browse it (the admin's list)."""
+    qs = AuditEvent.objects.select_related("actor", "target_type")
+    if not (user.is_authenticated and user.is_active):
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    for model, visible_to in _visibility.items():
+        visible_ids = visible_to(user).annotate(kj_pk=Cast("pk", CharField())).values("kj_pk")
+        qs = qs.exclude(Q(target_type=ContentType.objects.get_for_model(model)) & ~Q(target_id__in=visible_ids))
+    return qs
 
 
 def inbox_for(user) -> QuerySet[Notification]:

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from activity.models import AuditEvent, Notification
@@ -35,6 +36,7 @@ def test_audit_changelist_renders_for_an_officer_with_fixed_queries(
     # max_applications_per_org is unlimited and each factory row has its own leader, so all submit
     submitted_apps(rows, open_call, org, applicant)
     assert AuditEvent.objects.filter(verb="submit").count() == rows
+    Application.objects.update(reached_bureau_at=timezone.now())  # the bureau sees them (see selectors)
     client.force_login(officer)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("admin:activity_auditevent_changelist"))
@@ -45,10 +47,10 @@ def test_audit_changelist_renders_for_an_officer_with_fixed_queries(
     assert "提交" in html
 
 
-def test_audit_labels_and_filters(client, officer, org_admin, draft_app, applicant):
+def test_audit_labels_and_filters(client, superuser, org_admin, draft_app, applicant):
     services.submit_application(actor=applicant, application_id=draft_app.pk)
     services.org_return_application(actor=org_admin, application_id=draft_app.pk, reason="预算表缺少测算依据")
-    client.force_login(officer)
+    client.force_login(superuser)
     url = reverse("admin:activity_auditevent_changelist")
 
     html = client.get(url, {"verb": "org_return"}).content.decode()
@@ -68,6 +70,7 @@ def test_audit_labels_and_filters(client, officer, org_admin, draft_app, applica
 @pytest.mark.parametrize("user_fixture", ["officer", "superuser"])
 def test_audit_events_cannot_be_added_changed_or_deleted(client, request, draft_app, applicant, user_fixture):
     services.submit_application(actor=applicant, application_id=draft_app.pk)
+    Application.objects.filter(pk=draft_app.pk).update(reached_bureau_at=timezone.now())
     event = AuditEvent.objects.get(verb="submit")
     client.force_login(request.getfixturevalue(user_fixture))
 
@@ -94,11 +97,11 @@ def test_audit_events_cannot_be_added_changed_or_deleted(client, request, draft_
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_notification_admin_is_read_only(client, officer, applicant, draft_app):
+def test_notification_admin_is_read_only(client, superuser, applicant, draft_app):
     services.submit_application(actor=applicant, application_id=draft_app.pk)
     notify([applicant], kind="application_accepted", title="测试通知：已受理", dedupe_key="test:admin:1")
     note = Notification.objects.get(title="测试通知：已受理")
-    client.force_login(officer)
+    client.force_login(superuser)
     html = client.get(reverse("admin:activity_notification_changelist")).content.decode()
     assert "测试通知：已受理" in html
     html = client.get(reverse("admin:activity_notification_changelist"), {"read": "yes"}).content.decode()
@@ -112,11 +115,11 @@ def test_notification_admin_is_read_only(client, officer, applicant, draft_app):
 
 
 @pytest.mark.parametrize("rows", [5, 50])
-def test_notification_changelist_runs_fixed_queries(client, officer, django_assert_max_num_queries, rows):
+def test_notification_changelist_runs_fixed_queries(client, superuser, django_assert_max_num_queries, rows):
     users = UserFactory.create_batch(3)
     for i in range(rows):
         notify([users[i % 3]], kind="application_submitted", title=f"通知{i}", dedupe_key=f"test:n:{i}")
-    client.force_login(officer)
+    client.force_login(superuser)
     with django_assert_max_num_queries(10):
         assert client.get(reverse("admin:activity_notification_changelist")).status_code == 200
 

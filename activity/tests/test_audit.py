@@ -63,3 +63,27 @@ def test_history_labels_transitions_in_chinese(draft_app, applicant, org_admin):
 def test_system_actor_is_recorded_as_none(open_call):
     record_audit(actor=None, verb="close", target=open_call, from_state="published", to_state="closed")
     assert AuditEvent.objects.latest("id").actor is None
+
+
+def test_audit_log_in_admin_hides_what_the_officer_may_not_open(client, draft_app, applicant, officer, org):
+    from django.urls import reverse
+
+    from projects.tests.factories import ApplicationFactory, set_state
+
+    services.update_application(actor=applicant, application_id=draft_app.pk, data={"title": "保密的草稿标题"})
+    visible = set_state(ApplicationFactory(call=draft_app.call, organization=org, created_by=applicant,
+                                           title="已报送的项目"), "endorsed")
+    services.formal_review(actor=officer, application_id=visible.pk, decision="return", reason="补充材料")
+    client.force_login(officer)
+    html = client.get(reverse("admin:activity_auditevent_changelist")).content.decode()
+    assert "已报送的项目" in html
+    assert "保密的草稿标题" not in html
+    draft_event = AuditEvent.objects.filter(target_id=str(draft_app.pk), verb="edit").get()
+    assert client.get(reverse("admin:activity_auditevent_change", args=[draft_event.pk])).status_code == 302
+
+
+def test_notifications_admin_is_for_superusers_only(client, officer):
+    from django.urls import reverse
+
+    client.force_login(officer)
+    assert client.get(reverse("admin:activity_notification_changelist")).status_code == 403
