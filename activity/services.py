@@ -7,6 +7,7 @@ from django.utils import timezone
 from .context import current_ip
 from .messaging import MessageKind
 from .models import AuditEvent, Notification
+from .tasks import send_notification_email
 
 
 def record_audit_event(
@@ -66,8 +67,6 @@ def notify(
         if was_created:
             created.append(notification)
             if user.email:
-                from .tasks import send_notification_email
-
                 send_notification_email.delay_on_commit(notification.pk)
     return created
 
