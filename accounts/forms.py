@@ -2,7 +2,7 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +60,14 @@ class LoginForm(BootstrapMixin, AuthenticationForm):
 
 
 class KjPasswordChangeForm(BootstrapMixin, PasswordChangeForm):
+    pass
+
+
+class KjPasswordResetForm(BootstrapMixin, PasswordResetForm):
+    pass
+
+
+class KjSetPasswordForm(BootstrapMixin, SetPasswordForm):
     pass
 
 

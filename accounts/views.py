@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .exceptions import DomainError
-from .forms import AccountForm, KjPasswordChangeForm, LoginForm, OrganizationForm, OrganizationUserForm
+from .forms import (
+    AccountForm,
+    KjPasswordChangeForm,
+    KjPasswordResetForm,
+    KjSetPasswordForm,
+    LoginForm,
+    OrganizationForm,
+    OrganizationUserForm,
+)
 from .models import Organization
 from .roles import Role
 from .selectors import organization_of, organization_users
@@ -76,6 +84,30 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """忘记密码: a one-time link to the account's e-mail (the same page whether or not the address exists)."""
+
+    template_name = "accounts/password_reset_form.html"
+    form_class = KjPasswordResetForm
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = KjSetPasswordForm
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 def register(request):
