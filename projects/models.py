@@ -242,7 +242,13 @@ class Application(models.Model):
                 name="application_submitted_has_number",
             ),
         ]
-        indexes = [models.Index(fields=["call", "organization", "state"])]
+        indexes = [
+            models.Index(fields=["call", "organization", "state"]),
+            # the lists are ordered newest first: these let a page stop after its 20 rows
+            models.Index(fields=["organization", "updated_at", "id"], name="application_org_recent"),
+            models.Index(fields=["updated_at", "id"], name="application_recent"),
+            models.Index(fields=["state", "submitted_at", "id"], name="application_queue"),
+        ]
 
     def __str__(self):
         return self.title or str(_("（未命名申报书）"))
