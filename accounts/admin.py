@@ -1,7 +1,8 @@
 """Django admin for organisations, users and credit records.
 
 State changes happen only through batch actions that call the same services as the portal;
-every refusal is reported per row. Bureau staff (officers) get access through the rules
+every refusal is reported per row. Saving a change form goes through a service too (an organisation
+correction, a credit record, a user account), and a refusal is shown on the form, nothing saved. Bureau staff (officers) get access through the rules
 predicates of ``accounts.rules``, not through hand-assigned model permissions.
 """
 
@@ -10,8 +11,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,9 +21,13 @@ from .exceptions import DomainError
 from .forms import ReasonForm
 from .models import CreditRecord, Organization, User
 from .roles import Role
+from .selectors import running_credit_filter
 from .services import (
+    ADMIN_USER_FIELDS,
     ORGANIZATION_WORKFLOW,
     PROFILE_FIELDS,
+    admin_create_user,
+    admin_update_user,
     correct_organization,
     record_credit,
     return_organization,
@@ -74,6 +78,39 @@ def reason_action(modeladmin, request, queryset, *, action: str, title: str, int
     return TemplateResponse(request, "accounts/admin/reason_action.html", context)
 
 
+class ServiceErrorFormMixin:
+    """A DomainError raised by a service while the admin saves (``save_model``, ``save_formset``) is
+    shown on the form, with the officer's input kept and nothing saved: never a 403 or a 500.
+
+    Django runs a change-form POST in one transaction, so the refused save is rolled back entirely;
+    the same POST is then processed once more with the refusal attached to the form as a non-field
+    error, which makes the form invalid and renders it again.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            if request.method != "POST" or hasattr(request, "_kj_service_error"):
+                raise
+            request._kj_service_error = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        error = getattr(request, "_kj_service_error", None)
+        if error is None:
+            return form
+
+        class RefusedForm(form):
+            def clean(self):
+                super().clean()
+                raise ValidationError(error.messages)
+
+        RefusedForm.__name__ = form.__name__
+        return RefusedForm
+
+
 class AuditHistoryMixin:
     """The change page's “历史” button shows the business audit trail of the object."""
 
@@ -112,7 +149,7 @@ class OrganizationUserInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class OrganizationAdmin(ServiceErrorFormMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("name", "credit_code", "kind", "region", "state", "verified_at")
     list_filter = ("state", "kind", "region")
     search_fields = ("name", "credit_code")
@@ -157,11 +194,8 @@ class OrganizationAdmin(AuditHistoryMixin, admin.ModelAdmin):
         if not change:
             raise PermissionDenied
         data = {f: form.cleaned_data[f] for f in PROFILE_FIELDS if f in form.cleaned_data}
-        try:
-            correct_organization(actor=request.user, organization_id=obj.pk, data=data)
-        except DomainError as e:
-            # The form already ran the model's validation, so this is a race or a permission.
-            raise PermissionDenied(e.message) from None
+        # A refusal (DomainError) is shown on the form by ServiceErrorFormMixin, nothing saved.
+        correct_organization(actor=request.user, organization_id=obj.pk, data=data)
 
     @admin.action(description=gettext_lazy("认证通过"), permissions=["verify"])
     def verify_selected(self, request, queryset):
@@ -201,7 +235,7 @@ class KjUserCreationForm(AdminUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceErrorFormMixin, AuditHistoryMixin, DjangoUserAdmin):
     form = KjUserChangeForm
     add_form = KjUserCreationForm
     list_display = ("username", "real_name", "organization", "roles", "is_active", "is_staff", "last_login")
@@ -209,6 +243,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "real_name", "email", "phone", "organization__name")
     autocomplete_fields = ("organization",)
     list_select_related = ("organization",)
+    readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (gettext_lazy("个人信息"), {"fields": ("real_name", "email", "phone", "organization")}),
@@ -241,6 +276,27 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_view_permission(self, request, obj=None):
         return _is_bureau(request) or super().has_view_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # Roles (groups), organisation, active and staff flags change only through the services,
+        # which record who changed what. A refusal is shown on the form (ServiceErrorFormMixin).
+        if change:
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in ADMIN_USER_FIELDS}
+            user = admin_update_user(actor=request.user, user_id=obj.pk, data=data)
+        else:
+            data = {f: form.cleaned_data[f] for f in ADMIN_USER_FIELDS if f in form.cleaned_data and f != "username"}
+            password = form.cleaned_data["password1"] if form.cleaned_data.get("set_usable_password") else None
+            user = admin_create_user(
+                actor=request.user, username=form.cleaned_data["username"], password=password, data=data
+            )
+        for field in User._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(user, field.attname))
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # Groups and permissions were set by the service (the form's save_m2m would bypass the audit).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.display(description=gettext_lazy("角色"))
     def roles(self, obj):
@@ -291,21 +347,23 @@ class CreditStatusFilter(admin.SimpleListFilter):
         )
 
     def queryset(self, request, queryset):
+        # the same rule as CreditRecord.is_running_on and the submit check (accounts.selectors)
         today = timezone.localdate()
+        running = running_credit_filter(today)
         live = queryset.filter(revoked_at__isnull=True)
         if self.value() == "running":
-            return live.filter(penalty_start__lte=today).filter(Q(penalty_end__isnull=True) | Q(penalty_end__gte=today))
+            return queryset.filter(running)
         if self.value() == "upcoming":
             return live.filter(penalty_start__gt=today)
         if self.value() == "ended":
-            return live.filter(penalty_end__lt=today)
+            return live.exclude(running).filter(penalty_start__lte=today)
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset
 
 
 @admin.register(CreditRecord)
-class CreditRecordAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class CreditRecordAdmin(ServiceErrorFormMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("subject", "masked_id", "severity", "penalty_start", "penalty_end", "status", "decision_no")
     list_filter = (CreditStatusFilter, "severity")
     search_fields = ("organization__name", "organization__credit_code", "person_name", "=person_id_number", "decision_no")
@@ -343,10 +401,8 @@ class CreditRecordAdmin(AuditHistoryMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             raise PermissionDenied
-        try:
-            record = record_credit(actor=request.user, data={f: form.cleaned_data[f] for f in CREDIT_INPUT_FIELDS})
-        except DomainError as e:
-            raise PermissionDenied(e.message) from None
+        # A refusal (DomainError) is shown on the form by ServiceErrorFormMixin, nothing saved.
+        record = record_credit(actor=request.user, data={f: form.cleaned_data[f] for f in CREDIT_INPUT_FIELDS})
         obj.pk = record.pk
         obj.recorded_by = record.recorded_by
         obj.created_at = record.created_at
@@ -370,7 +426,7 @@ class CreditRecordAdmin(AuditHistoryMixin, admin.ModelAdmin):
             return _("惩戒中")
         if obj.penalty_start > today:
             return _("未开始")
-        return _("已到期")
+        return _("已到期")  # not revoked, started, not running: its penalty period is over
 
     @admin.action(description=gettext_lazy("撤销（需填写理由）"), permissions=["revoke"])
     def revoke_selected(self, request, queryset):

@@ -18,6 +18,11 @@ def organization_users(organization) -> QuerySet[User]:
     return User.objects.filter(organization=organization).prefetch_related("groups").order_by("-is_active", "id")
 
 
+def running_credit_filter(on: datetime.date) -> Q:
+    """The penalty-running rule of CreditRecord.is_running_on as a filter: not revoked, started, not ended."""
+    return Q(revoked_at__isnull=True, penalty_start__lte=on) & (Q(penalty_end__isnull=True) | Q(penalty_end__gte=on))
+
+
 def running_credit_records(
     *, on: datetime.date, organization_id=None, person_id_numbers=()
 ) -> QuerySet[CreditRecord]:
@@ -30,11 +35,7 @@ def running_credit_records(
         subject |= Q(person_id_number__in=ids)
     if not subject:
         return CreditRecord.objects.none()
-    return (
-        CreditRecord.objects.filter(subject, revoked_at__isnull=True, penalty_start__lte=on)
-        .filter(Q(penalty_end__isnull=True) | Q(penalty_end__gte=on))
-        .select_related("organization")
-    )
+    return CreditRecord.objects.filter(subject).filter(running_credit_filter(on)).select_related("organization")
 
 
 def organizations_for_officer() -> QuerySet[Organization]:

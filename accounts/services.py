@@ -303,3 +303,127 @@ def revoke_credit(*, actor: User, record_id: int, reason: str) -> CreditRecord:
     record.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     record_audit(actor=actor, verb="credit_revoke", target=record, reason=record.revoke_reason)
     return record
+
+
+# ---- user accounts in the Django admin (系统管理员) ---------------------------------------------------
+
+ADMIN_USER_FIELDS = (
+    "username",
+    "real_name",
+    "email",
+    "phone",
+    "organization",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "groups",
+    "user_permissions",
+)
+ADMIN_USER_M2M = ("groups", "user_permissions")
+SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
+
+
+def _admin_user_text(field: str, value) -> str:
+    """A value of ADMIN_USER_FIELDS as the audit log records it (names, not ids)."""
+    if field == "groups":
+        return "、".join(sorted(g.name for g in value))
+    if field == "user_permissions":
+        return "、".join(sorted(f"{p.content_type.app_label}.{p.codename}" for p in value))
+    if field == "organization":
+        return value.name if value is not None else ""
+    return "" if value is None else str(value)
+
+
+def _admin_user_changes(user: User, data: dict) -> dict[str, tuple]:
+    unknown = set(data) - set(ADMIN_USER_FIELDS)
+    if unknown:
+        raise InvalidInput(_("用户账号没有以下字段：%(f)s。") % {"f": "、".join(sorted(unknown))})
+    changes = {}
+    for field, new in data.items():
+        if field in ADMIN_USER_M2M:
+            old = list(getattr(user, field).all()) if user.pk else []
+            new = list(new or [])
+            if {o.pk for o in old} != {n.pk for n in new}:
+                changes[field] = (old, new)
+        elif field == "organization":
+            old = user.organization
+            if (old.pk if old else None) != (new.pk if new else None):
+                changes[field] = (old, new)
+        else:
+            if isinstance(new, str):
+                new = new.strip()
+            old = getattr(user, field)
+            if old != new:
+                changes[field] = (old, new)
+    return changes
+
+
+def _check_admin_user_changes(actor: User, user: User, changes: dict) -> None:
+    if not actor.is_superuser and any(f in changes for f in SUPERUSER_ONLY_FIELDS):
+        raise PermissionRefused(_("只有超级管理员可以授予或取消超级管理员权限和单独授权。"))
+    if user.pk == actor.pk:
+        if "is_active" in changes and not changes["is_active"][1]:
+            raise InvalidInput(_("不能停用自己的账号。"))
+        if "is_superuser" in changes and not changes["is_superuser"][1]:
+            raise InvalidInput(_("不能取消自己的超级管理员权限。"))
+
+
+def _save_admin_user(actor: User, user: User, changes: dict, *, verb: str) -> User:
+    for field, (_old, new) in changes.items():
+        if field not in ADMIN_USER_M2M:
+            setattr(user, field, new)
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
+    if user.pk is None:
+        user.save()
+    else:
+        scalar = [("organization_id" if f == "organization" else f) for f in changes if f not in ADMIN_USER_M2M]
+        if scalar:
+            user.save(update_fields=scalar)
+    for field in ADMIN_USER_M2M:
+        if field in changes:
+            getattr(user, field).set(changes[field][1])
+    record_audit(
+        actor=actor,
+        verb=verb,
+        target=user,
+        data={"changed": {f: [_admin_user_text(f, old), _admin_user_text(f, new)] for f, (old, new) in changes.items()}},
+    )
+    return user
+
+
+@transaction.atomic
+def admin_create_user(*, actor: User, username: str, password: str | None, data: dict) -> User:
+    """A system administrator creates an account (Django admin); ``password=None`` = no password login."""
+    if not actor.has_perm("accounts.add_user"):
+        raise PermissionRefused(_("只有系统管理员可以创建用户账号。"))
+    username = (username or "").strip()
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(_("用户名已被使用。"))
+    user = User(username=username)
+    changes = _admin_user_changes(user, data)
+    _check_admin_user_changes(actor, user, changes)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _check_password(password, user)
+        user.set_password(password)
+    changes = {"username": ("", username), **changes}
+    return _save_admin_user(actor, user, changes, verb="admin_create_user")
+
+
+@transaction.atomic
+def admin_update_user(*, actor: User, user_id: int, data: dict) -> User:
+    """A system administrator changes an account: roles (groups), organisation, active, staff…; audited
+    with every changed field (old and new). Refused: deactivating oneself or dropping one's own
+    superuser status; granting superuser or single permissions unless a superuser."""
+    if not actor.has_perm("accounts.change_user"):
+        raise PermissionRefused(_("只有系统管理员可以修改用户账号。"))
+    user = User.objects.select_for_update(of=("self",)).get(pk=user_id)
+    changes = _admin_user_changes(user, data)
+    if not changes:
+        return user
+    _check_admin_user_changes(actor, user, changes)
+    return _save_admin_user(actor, user, changes, verb="admin_update_user")

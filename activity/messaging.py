@@ -16,3 +16,4 @@ class MessageKind(models.TextChoices):
     APPLICATION_REJECTED = "application_rejected", _("申报书不予受理")
     APPLICATION_WITHDRAWN = "application_withdrawn", _("申报书已撤回")
     CALL_CLOSED = "call_closed", _("申报批次已截止")
+    CALL_EXTENDED = "call_extended", _("申报截止时间延期")

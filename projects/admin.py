@@ -2,7 +2,8 @@
 
 Applications are read-only here: every change of state goes through ``projects.services`` (the batch
 formal-review actions call ``services.batch_formal_review``, the call actions ``publish_call`` /
-``close_call``). Querysets come from ``projects.selectors``, so the admin shows what the portal shows
+``close_call``). Calls and their guide documents are written by ``create_call`` / ``update_call`` /
+``add_call_document`` / ``remove_call_document``; a refusal shows on the form (ServiceErrorFormMixin). Querysets come from ``projects.selectors``, so the admin shows what the portal shows
 (never another organisation's draft). Nothing an audit depends on can be deleted here.
 """
 
@@ -22,9 +23,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.admin import ServiceErrorFormMixin
 from accounts.exceptions import DomainError, InvalidInput
 from accounts.fields import fmt_yuan
 from accounts.models import Organization
+from accounts.validators import mask_id_number
 from activity.admin import register_workflow
 from activity.selectors import history
 
@@ -167,16 +170,22 @@ class CallDocumentForm(forms.ModelForm):
         # Private files have no URL, so the "currently: <link>" of ClearableFileInput cannot be shown.
         widgets = {"file": forms.FileInput}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A document on record is never edited in place: upload a new one (补充通知) instead.
+            for field in self.fields.values():
+                field.disabled = True
+
     def clean_file(self):
+        # Checked here too so a bad file is an error on its own row; services.add_call_document
+        # checks it again and fills in the name, type and size.
         uploaded = self.cleaned_data.get("file")
         if isinstance(uploaded, UploadedFile):
             try:
-                info = inspect_upload(uploaded)
+                inspect_upload(uploaded)
             except InvalidInput as e:
                 raise ValidationError(e.messages) from None
-            self.instance.original_name = (uploaded.name or "")[-255:]
-            self.instance.content_type = info["content_type"]
-            self.instance.size = info["size"]
         return uploaded
 
 
@@ -199,7 +208,7 @@ class CallDocumentInline(admin.TabularInline):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(ServiceErrorFormMixin, admin.ModelAdmin):
     form = CallAdminForm
     inlines = [CallDocumentInline]
     list_display = ["title", "program", "year", "state_display", "opens_at", "closes_at", "cap_display"]
@@ -238,9 +247,38 @@ class CallAdmin(admin.ModelAdmin):
         return request.user.has_perm("projects.manage_calls")
 
     def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        # Through the services: the published-call rules, validation and the audit event are theirs.
+        # A refusal (DomainError) is shown on the form by ServiceErrorFormMixin, nothing saved.
+        if change:
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.CALL_FIELDS}
+            call = services.update_call(actor=request.user, call_id=obj.pk, data=data)
+        else:
+            data = {f: form.cleaned_data[f] for f in services.CALL_FIELDS if f in form.cleaned_data}
+            call = services.create_call(actor=request.user, data=data)
+        # The admin goes on with ``obj`` (inlines, log entry, redirect): make it the stored call.
+        for field in Call._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(call, field.attname))
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CallDocument:
+            return super().save_formset(request, form, formset, change)
+        # What Django's formset.save() would record, for the change message of the log entry.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for doc_form in formset.deleted_forms:
+            if doc_form.instance.pk:
+                services.remove_call_document(actor=request.user, document_id=doc_form.instance.pk)
+                formset.deleted_objects.append(doc_form.instance)
+        for doc_form in formset.extra_forms:
+            if doc_form.has_changed() and doc_form not in formset.deleted_forms:
+                document = services.add_call_document(
+                    actor=request.user,
+                    call_id=form.instance.pk,
+                    title=doc_form.cleaned_data["title"],
+                    uploaded=doc_form.cleaned_data["file"],
+                )
+                formset.new_objects.append(document)
+        return None
 
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):
@@ -361,7 +399,8 @@ class FormalReviewInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("reviewer")
+        # each row is labelled with str(review), which names its application
+        return super().get_queryset(request).select_related("application", "reviewer")
 
 
 class FormalReviewActionForm(forms.Form):
@@ -652,7 +691,25 @@ class ApplicationVersionAdmin(ApplicationRecordAdmin):
 
     @admin.display(description=gettext_lazy("内容快照"))
     def snapshot_display(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, ensure_ascii=False, indent=2))
+        return format_html("<pre>{}</pre>", json.dumps(masked_snapshot(obj.snapshot), ensure_ascii=False, indent=2))
+
+
+def masked_snapshot(snapshot):
+    """A copy of a submitted snapshot with every ID number (负责人、成员证件号码) masked for display.
+
+    The stored snapshot stays exactly as submitted (a new structure is built); only what the officer sees is masked.
+    """
+    def mask(value):
+        if isinstance(value, dict):
+            return {
+                k: mask_id_number(v) if k.endswith("id_number") and isinstance(v, str) and v else mask(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        return value
+
+    return mask(snapshot)
 
 
 @admin.register(Attachment)

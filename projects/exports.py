@@ -3,6 +3,10 @@
 The caller passes a queryset it got from a selector (so it is already scoped to the user); the
 export adds what it needs to run a fixed number of queries whatever the row count. Money cells hold
 the exact decimal amounts in 元 (written as numbers, shown with thousands separators).
+
+Text typed by applicants (a project name, a leader's name…) is always written as a literal string:
+one starting with = + - @ or a tab / carriage return would otherwise be a formula in Excel (formula
+injection, e.g. ``=HYPERLINK(...)``), so such cells get the string type and Excel's quote prefix.
 """
 
 from decimal import Decimal
@@ -41,6 +45,14 @@ def _columns():
 
 
 MONEY_COLUMNS = (9, 10, 11)  # 1-based: 财政资金, 自筹资金, 合计
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_literal_text(cell) -> None:
+    """Make a text cell that Excel could read as a formula a plain string (shown exactly as typed)."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
 
 
 def export_applications_xlsx(queryset: QuerySet[Application]) -> bytes:
@@ -91,6 +103,8 @@ def export_applications_xlsx(queryset: QuerySet[Application]) -> bytes:
             ]
         )
         row += 1
+        for cell in ws[row]:
+            _as_literal_text(cell)
         for col in MONEY_COLUMNS:
             ws.cell(row=row, column=col).number_format = MONEY_FORMAT
         ws.cell(row=row, column=12).number_format = DATETIME_FORMAT

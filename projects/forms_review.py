@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .checklists import FORMAL_REVIEW_CHECKLIST
+from .filters import MAX_ID
 from .models import FormalReview
 from .services import APPLICATION_WORKFLOW
 
@@ -72,14 +73,23 @@ class BatchReviewForm(FormalReviewForm):
 
     applications = forms.TypedMultipleChoiceField(
         label=_("选中的申报书"), coerce=int, required=True,
-        error_messages={"required": _("请至少选择一项申报书。")},
+        error_messages={
+            "required": _("请至少选择一项申报书。"),
+            "invalid_choice": _("申报书编号“%(value)s”无效。"),
+        },
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Any id is accepted here; the service reports each one that cannot be decided.
+        # Any well-formed id (1..2^63-1) is accepted here; the view and the service report each one
+        # that does not exist or cannot be decided. Anything else is a form error, not a query.
         raw = self.data.getlist("applications") if hasattr(self.data, "getlist") else []
-        self.fields["applications"].choices = [(v, v) for v in raw if str(v).isdigit()]
+        self.fields["applications"].choices = [(v, v) for v in raw if _is_id(v)]
+
+
+def _is_id(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID
 
 
 class ReviewQueueFilterForm(forms.Form):

@@ -168,6 +168,13 @@ def _with_detail(qs: QuerySet[Application]) -> QuerySet[Application]:
     )
 
 
+def visible_applications_by_pk(user, ids) -> dict[int, Application]:
+    """The applications among ``ids`` that the user may see, keyed by pk; only pk, title and number
+    are loaded (enough to name them in a batch result). Ids the user may not see are simply absent."""
+    qs = applications_visible_to(user).filter(pk__in=list(ids)).select_related(None).only("pk", "title", "number")
+    return {a.pk: a for a in qs}
+
+
 def endorsement_queue(user) -> QuerySet[Application]:
     """单位审核: the org admin's submitted applications waiting for endorsement."""
     if not (user.is_authenticated and user.has_role(Role.ORG_ADMIN) and user.organization_id):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -30,6 +30,7 @@ from .models import (
     AttachmentKind,
     BudgetLine,
     Call,
+    CallDocument,
     FormalReview,
     Partner,
     PerformanceTarget,
@@ -136,6 +137,255 @@ def close_due_calls(now=None) -> list[int]:
             continue  # another worker closed it first
         closed.append(call_id)
     return closed
+
+
+# ---- call content (申报指南): create, edit, guide documents -----------------------------------------------
+
+CALL_FIELDS = (
+    "program",
+    "year",
+    "title",
+    "guide",
+    "opens_at",
+    "closes_at",
+    "total_budget",
+    "cap_per_project",
+    "min_self_funding_ratio",
+    "eligible_org_kinds",
+    "required_qualifications",
+    "max_applications_per_org",
+    "required_attachment_kinds",
+)
+# The rules applicants rely on. Once a call is published they are fixed: changing them would judge
+# the applications already written (or submitted) against rules their authors never saw.
+CALL_RULE_FIELDS = (
+    "program",
+    "year",
+    "opens_at",
+    "cap_per_project",
+    "min_self_funding_ratio",
+    "eligible_org_kinds",
+    "required_qualifications",
+    "max_applications_per_org",
+    "required_attachment_kinds",
+)
+# JSON list fields and the values each may hold (stored de-duplicated, in the order of the choices).
+CALL_CHOICE_LISTS = {
+    "eligible_org_kinds": Organization.Kind,
+    "required_qualifications": Organization.Qualification,
+    "required_attachment_kinds": AttachmentKind,
+}
+# Applications whose authors still have to submit within the call's window (an extension concerns them).
+NOT_YET_SUBMITTED = (A.DRAFT, A.ORG_RETURNED)
+
+
+def _require_manage_calls(actor: User, message) -> None:
+    if not actor.has_perm("projects.manage_calls"):
+        raise PermissionRefused(message)
+
+
+def _call_label(field: str) -> str:
+    return str(Call._meta.get_field(field).verbose_name)
+
+
+def _call_value(field: str, value):
+    """``value`` as stored on a Call: a programme by its id, a choice list checked and in canonical order."""
+    if field == "program":
+        return getattr(value, "pk", value)
+    if field in CALL_CHOICE_LISTS:
+        choices = CALL_CHOICE_LISTS[field]
+        values = [str(v) for v in (value or [])]
+        unknown = [v for v in values if v not in choices.values]
+        if unknown:
+            raise InvalidInput(
+                _("%(f)s中有无效的选项：%(v)s。") % {"f": _call_label(field), "v": "、".join(unknown)}
+            )
+        return [c for c in choices.values if c in values]
+    if isinstance(value, str) and field in ("title", "guide"):
+        return value.strip()
+    return value
+
+
+def _call_changes(call: Call, data: dict) -> dict[str, tuple]:
+    """field → (stored value, new value) for every field of ``data`` that differs from ``call``."""
+    unknown = set(data) - set(CALL_FIELDS)
+    if unknown:
+        raise InvalidInput(_("申报指南没有以下字段：%(f)s。") % {"f": "、".join(sorted(unknown))})
+    changes = {}
+    for field, raw in data.items():
+        attr = "program_id" if field == "program" else field
+        old = getattr(call, attr)
+        new = _call_value(field, raw)
+        if field in CALL_CHOICE_LISTS:
+            old = [c for c in CALL_CHOICE_LISTS[field].values if c in (old or [])]
+        if old != new:
+            changes[field] = (old, new)
+    return changes
+
+
+def check_call_change(*, actor: User, call: Call, data: dict, now=None) -> dict[str, tuple]:
+    """Whether ``actor`` may change ``call`` as ``data`` says; returns the changes, or raises a DomainError.
+
+    A draft may change freely. Once published (or closed), the rules applicants rely on are fixed;
+    the title, the guide text and the total budget may still be corrected; the deadline may only be
+    extended (延期), and only while the call is published.
+    """
+    _require_manage_calls(actor, _("只有科技局业务人员可以修改申报指南。"))
+    changes = _call_changes(call, data)
+    if call.state == C.DRAFT or not changes:
+        return changes
+    published = call.state == C.PUBLISHED
+    locked = [_call_label(f) for f in CALL_RULE_FIELDS if f in changes]
+    if locked:
+        message = (
+            _("指南已发布，申报条件不能修改（%(fields)s）；如需调整请发布补充通知或新批次。")
+            if published
+            else _("指南已截止，申报条件不能修改（%(fields)s）。")
+        )
+        raise InvalidInput(message % {"fields": "、".join(locked)}, code="call_rules_fixed")
+    if "closes_at" in changes:
+        old, new = changes["closes_at"]
+        if not published:
+            raise InvalidInput(_("指南已截止，截止时间不能修改；如需继续征集请发布新批次。"), code="call_closed")
+        if new is None or new <= old:
+            raise InvalidInput(
+                _("指南已发布，截止时间只能延后（延期），不能提前；当前截止时间为 %(t)s。如需提前结束请使用“截止”操作。")
+                % {"t": timezone.localtime(old).strftime("%Y-%m-%d %H:%M")},
+                code="call_deadline_earlier",
+            )
+        if new <= (now or timezone.now()):
+            raise InvalidInput(_("延期后的截止时间必须晚于当前时间。"), code="call_deadline_past")
+    return changes
+
+
+def _audit_changes(changes: dict[str, tuple]) -> dict[str, list[str]]:
+    def text(v):
+        if isinstance(v, datetime.datetime):
+            return timezone.localtime(v).isoformat()
+        if isinstance(v, list):
+            return ",".join(v)
+        return "" if v is None else str(v)
+
+    return {f: [text(old), text(new)] for f, (old, new) in changes.items()}
+
+
+def _clean_labelled(instance, exclude=None) -> None:
+    """full_clean → InvalidInput, each message naming its field (“单项财政资金上限（元）：…”)."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as e:
+        if not hasattr(e, "error_dict"):
+            raise InvalidInput(e.messages) from None
+        messages = []
+        for field, errors in e.message_dict.items():
+            if field == NON_FIELD_ERRORS:
+                messages.extend(errors)
+            else:
+                label = instance._meta.get_field(field).verbose_name
+                messages.extend(f"{label}：{m}" for m in errors)
+        raise InvalidInput(messages) from None
+
+
+def _apply_call_changes(call: Call, changes: dict[str, tuple]) -> None:
+    for field, (_old, new) in changes.items():
+        setattr(call, "program_id" if field == "program" else field, new)
+    _clean_labelled(call, exclude=["created_by"])
+
+
+@transaction.atomic
+def create_call(*, actor: User, data: dict) -> Call:
+    """A new call (草稿). It is published by ``publish_call``."""
+    _require_manage_calls(actor, _("只有科技局业务人员可以新建申报指南。"))
+    call = Call(state=C.DRAFT, created_by=actor)
+    blank = Call(state=C.DRAFT)
+    changes = _call_changes(blank, data)
+    _apply_call_changes(call, changes)
+    call.save()
+    record_audit(actor=actor, verb="create", target=call, to_state=call.state, data={"changed": _audit_changes(changes)})
+    return call
+
+
+@transaction.atomic
+def update_call(*, actor: User, call_id: int, data: dict, now=None) -> Call:
+    """Edit a call within the rules of ``check_call_change``; an extension notifies who has yet to submit."""
+    _require_manage_calls(actor, _("只有科技局业务人员可以修改申报指南。"))
+    call = Call.objects.select_for_update(of=("self",)).get(pk=call_id)
+    changes = check_call_change(actor=actor, call=call, data=data, now=now)
+    if not changes:
+        return call
+    _apply_call_changes(call, changes)
+    call.save(update_fields=sorted({"program_id" if f == "program" else f for f in changes} | {"updated_at"}))
+    extended = call.state == C.PUBLISHED and "closes_at" in changes
+    record_audit(
+        actor=actor, verb="edit", target=call, data={"changed": _audit_changes(changes), "extended": extended}
+    )
+    if extended:
+        _notify_extension(call, old_closes_at=changes["closes_at"][0])
+    return call
+
+
+def _notify_extension(call: Call, *, old_closes_at) -> None:
+    """Tell the authors of the call's applications that are not yet submitted about the new deadline."""
+    authors = User.objects.filter(
+        pk__in=Application.objects.filter(call=call, state__in=NOT_YET_SUBMITTED).values("created_by")
+    )
+    new = timezone.localtime(call.closes_at).strftime("%Y-%m-%d %H:%M")
+    notify(
+        authors,
+        kind=MessageKind.CALL_EXTENDED,
+        title=_("申报截止时间延期：%(c)s") % {"c": call.title},
+        body=_("《%(c)s》的申报截止时间由 %(old)s 延期至 %(new)s。您尚未提交的申报书请在新的截止时间前提交。")
+        % {"c": call.title, "old": timezone.localtime(old_closes_at).strftime("%Y-%m-%d %H:%M"), "new": new},
+        link=reverse("public:call_detail", args=[call.pk]),
+        target=call,
+        dedupe_key=f"call:{call.pk}:extend:{call.closes_at.isoformat()}",
+    )
+
+
+@transaction.atomic
+def add_call_document(*, actor: User, call_id: int, title: str, uploaded) -> CallDocument:
+    """Attach a guide document (指南附件, 补充通知…) to a call; its type is checked by content."""
+    _require_manage_calls(actor, _("只有科技局业务人员可以上传指南附件。"))
+    call = Call.objects.select_for_update(of=("self",)).get(pk=call_id)
+    info = inspect_upload(uploaded)
+    document = CallDocument(
+        call=call,
+        title=(title or "").strip(),
+        original_name=(uploaded.name or "")[-255:],
+        content_type=info["content_type"],
+        size=info["size"],
+    )
+    _clean_labelled(document, exclude=["call", "file"])
+    document.file.save(uploaded.name or "upload", uploaded, save=False)
+    document.save()
+    record_audit(
+        actor=actor,
+        verb="attach",
+        target=call,
+        data={"document_id": document.pk, "title": document.title, "name": document.original_name,
+              "sha256": info["sha256"]},
+    )
+    return document
+
+
+@transaction.atomic
+def remove_call_document(*, actor: User, document_id: int) -> None:
+    """Remove a guide document of a draft call; a published guide's files stay on record."""
+    _require_manage_calls(actor, _("只有科技局业务人员可以删除指南附件。"))
+    document = CallDocument.objects.get(pk=document_id)
+    call = Call.objects.select_for_update(of=("self",)).get(pk=document.call_id)
+    if call.state != C.DRAFT:
+        raise TransitionRefused(_("指南已发布，指南附件不能删除；如需更正请上传补充通知。"))
+    record_audit(
+        actor=actor,
+        verb="detach",
+        target=call,
+        data={"document_id": document.pk, "title": document.title, "name": document.original_name},
+    )
+    stored = document.file.name
+    storage = document.file.storage
+    document.delete()
+    transaction.on_commit(lambda: storage.delete(stored))
 
 
 # ---- application content -------------------------------------------------------------------------
@@ -399,6 +649,51 @@ def budget_totals(app: Application) -> tuple[Decimal, Decimal]:
     return fiscal, own
 
 
+def budget_summary(app: Application) -> dict:
+    """The budget against the call's money rules: the one place the cap and the self-funding ratio are judged.
+
+    Used by ``submission_problems`` and by every page that shows the budget (3 fixed rows, totals,
+    whether each rule is met). Exact Decimal 元; ``ratio`` and ``min_ratio`` are percentages.
+    """
+    call = app.call
+    by_category = {line.category: line for line in app.budget_lines.all()}
+    rows = []
+    for value, label in BudgetLine.Category.choices:
+        line = by_category.get(value)
+        fiscal = line.fiscal_amount if line else Decimal("0.00")
+        own = line.self_amount if line else Decimal("0.00")
+        rows.append({"category": value, "label": label, "fiscal": fiscal, "self": own, "total": fiscal + own,
+                     "note": line.note if line else ""})
+    fiscal = sum((r["fiscal"] for r in rows), Decimal("0.00"))
+    own = sum((r["self"] for r in rows), Decimal("0.00"))
+    total = fiscal + own
+    return {
+        "rows": rows,
+        "fiscal": fiscal,
+        "self": own,
+        "total": total,
+        "ratio": (own / total * 100) if total > 0 else None,
+        "min_ratio": call.min_self_funding_ratio * 100,
+        # judged only once there is a budget (an empty one is its own problem)
+        "ratio_ok": total > 0 and own >= call.min_self_funding_ratio * total,
+        "cap": call.cap_per_project,
+        "cap_ok": fiscal <= call.cap_per_project,
+    }
+
+
+def required_attachments(app: Application) -> list[dict]:
+    """The call's required attachment kinds, each with whether the application has one (not removed)."""
+    active = getattr(app, "active_attachments", None)  # selectors._with_detail prefetches these
+    if active is None:
+        active = [a for a in app.attachments.all() if a.removed_at is None]
+    present = {a.kind for a in active}
+    return [
+        {"kind": k, "label": AttachmentKind(k).label, "present": k in present}
+        for k in app.call.required_attachment_kinds
+        if k in AttachmentKind.values
+    ]
+
+
 def _leader_clash(app: Application) -> Q | None:
     if app.leader_id_number:
         return Q(leader_id_number=app.leader_id_number)
@@ -459,22 +754,21 @@ def submission_problems(app: Application, now=None) -> list[str]:
     if missing:
         problems.append(_("以下必填项尚未填写：%(f)s。") % {"f": "、".join(missing)})
     # 5 / 6. money
-    fiscal, own = budget_totals(app)
-    total = fiscal + own
+    budget = budget_summary(app)
+    fiscal, own, total = budget["fiscal"], budget["self"], budget["total"]
     if total <= 0:
         problems.append(_("尚未填写预算。"))
-    if fiscal > call.cap_per_project:
+    if not budget["cap_ok"]:
         problems.append(
             _("申请财政资金 %(f)s 元超过本指南单项上限 %(cap)s 元。") % {"f": f"{fiscal:,.2f}", "cap": f"{call.cap_per_project:,.2f}"}
         )
-    if total > 0 and own < call.min_self_funding_ratio * total:
+    if total > 0 and not budget["ratio_ok"]:
         problems.append(
             _("自筹资金比例 %(r)s 低于本指南要求的 %(min)s。")
             % {"r": f"{own / total:.2%}", "min": f"{call.min_self_funding_ratio:.2%}"}
         )
     # 7. attachments
-    present = {a.kind for a in app.attachments.all() if a.removed_at is None}
-    lacking = [str(AttachmentKind(k).label) for k in call.required_attachment_kinds if k in AttachmentKind.values and k not in present]
+    lacking = [str(k["label"]) for k in required_attachments(app) if not k["present"]]
     if lacking:
         problems.append(_("缺少必传附件：%(k)s。") % {"k": "、".join(lacking)})
     # 8. per-organisation limit

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import CreditRecord, Organization, User
-from accounts.tests.factories import CreditRecordFactory, OrganizationFactory, UserFactory
+from accounts.tests.factories import CreditRecordFactory, OrganizationFactory, UserFactory, make_credit_code
 from activity.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +161,33 @@ def test_state_cannot_be_edited_on_the_change_page(staff, officer):
     assert org.contact_phone == "0571-99990000"
     event = AuditEvent.objects.get(verb="update", target_id=str(org.pk))
     assert event.actor == officer and event.data["by_bureau"] is True
+
+
+ORG_FORM_FIELDS = [
+    "name", "credit_code", "kind", "region", "address", "legal_representative", "contact_name", "contact_phone",
+    "contact_email", "high_tech_cert_no", "high_tech_expires", "tech_sme_no", "tech_sme_year",
+]
+
+
+def test_a_correction_the_service_refuses_is_a_form_error_not_a_403(staff):
+    # the form accepts a lower-case code (its own unique check is exact); the service normalises it to
+    # another organisation's code and refuses: the page shows why, keeps the input, and saves nothing
+    code = next(c for c in (make_credit_code(900000 + i) for i in range(100)) if c[-1].isalpha())
+    OrganizationFactory(name="已有单位", credit_code=code)
+    org = OrganizationFactory(name="待更正单位")
+    url = reverse("admin:accounts_organization_change", args=[org.pk])
+    data = {f: getattr(org, f) or "" for f in ORG_FORM_FIELDS}
+    data.update({"credit_code": code.lower(), "contact_phone": "0571-12345678", "users-TOTAL_FORMS": "0",
+                 "users-INITIAL_FORMS": "0", "users-MIN_NUM_FORMS": "0", "users-MAX_NUM_FORMS": "1000"})
+    response = staff.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert errors == ["具有 统一社会信用代码 的 单位 已存在。"]
+    assert "0571-12345678" in response.content.decode()
+    org.refresh_from_db()
+    assert (org.credit_code, org.contact_phone) != (code, "0571-12345678")
+    assert org.contact_phone == "0571-88886666"
+    assert not AuditEvent.objects.filter(verb="update", target_id=str(org.pk)).exists()
 
 
 def test_no_add_or_delete_of_organizations(staff):
@@ -365,3 +392,155 @@ def test_credit_admin_is_closed_to_non_officers(client, finance_user):
     client.force_login(finance_user)
     assert client.get(CREDIT_CHANGELIST).status_code == 403
     assert client.get(reverse("admin:accounts_creditrecord_add")).status_code == 403
+
+
+# ---- User accounts: saved through the services, audited -----------------------------------------
+
+
+def _user_form(user, **overrides):
+    data = {
+        "username": user.username,
+        "real_name": user.real_name,
+        "email": user.email,
+        "phone": user.phone,
+        "organization": user.organization_id or "",
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+        "groups": [g.pk for g in user.groups.all()],
+        "user_permissions": [],
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v not in ("", None) or k in ("organization", "real_name", "phone")}
+
+
+def _group(name):
+    from django.contrib.auth.models import Group
+
+    return Group.objects.get(name=name)
+
+
+def test_changing_roles_organisation_and_active_is_audited(client, superuser, applicant, other_org):
+    client.force_login(superuser)
+    url = reverse("admin:accounts_user_change", args=[applicant.pk])
+    response = client.post(
+        url,
+        _user_form(applicant, organization=other_org.pk, is_active="",
+                   groups=[_group("applicant").pk, _group("org_admin").pk]),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    applicant.refresh_from_db()
+    assert applicant.organization == other_org and not applicant.is_active
+    assert set(applicant.groups.values_list("name", flat=True)) == {"applicant", "org_admin"}
+    event = AuditEvent.objects.get(verb="admin_update_user", target_id=str(applicant.pk))
+    assert event.actor == superuser
+    assert event.data["changed"] == {
+        "organization": ["杭州示例智能科技有限公司", "宁波另一家制造有限公司"],
+        "is_active": ["True", "False"],
+        "groups": ["applicant", "applicant、org_admin"],
+    }
+    history = client.get(reverse("admin:accounts_user_history", args=[applicant.pk])).content.decode()
+    assert "管理员修改账号" in history
+
+
+def test_saving_an_unchanged_user_writes_no_audit_event(client, superuser, applicant):
+    client.force_login(superuser)
+    response = client.post(reverse("admin:accounts_user_change", args=[applicant.pk]), _user_form(applicant))
+    assert response.status_code == 302
+    assert not AuditEvent.objects.filter(verb="admin_update_user").exists()
+
+
+def test_a_superuser_cannot_deactivate_themselves(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[superuser.pk]), _user_form(superuser, is_active="", real_name="改名")
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == ["不能停用自己的账号。"]
+    superuser.refresh_from_db()
+    assert superuser.is_active and superuser.real_name != "改名"
+
+
+def test_only_a_superuser_grants_superuser(client, applicant):
+    from django.contrib.auth.models import Permission
+
+    helpdesk = UserFactory(is_staff=True)
+    helpdesk.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client.force_login(helpdesk)
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[applicant.pk]), _user_form(applicant, is_superuser="on")
+    )
+    assert response.status_code == 200
+    assert "只有超级管理员可以授予或取消超级管理员权限和单独授权。" in response.content.decode()
+    applicant.refresh_from_db()
+    assert not applicant.is_superuser
+
+
+def test_adding_a_user_is_audited_with_roles(client, superuser, org):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "newadmin",
+            "usable_password": "true",
+            "password1": "Bureau-Officer-2026",
+            "password2": "Bureau-Officer-2026",
+            "real_name": "新管理员",
+            "email": "new@kjj.example.gov.cn",
+            "phone": "",
+            "organization": org.pk,
+            "groups": [_group("applicant").pk, _group("org_admin").pk],
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(username="newadmin")
+    assert user.check_password("Bureau-Officer-2026")
+    assert set(user.groups.values_list("name", flat=True)) == {"applicant", "org_admin"}
+    assert response["Location"] == reverse("admin:accounts_user_change", args=[user.pk])
+    event = AuditEvent.objects.get(verb="admin_create_user", target_id=str(user.pk))
+    assert event.actor == superuser
+    assert event.data["changed"]["username"] == ["", "newadmin"]
+    assert event.data["changed"]["organization"] == ["", org.name]
+    assert event.data["changed"]["groups"] == ["", "applicant、org_admin"]
+
+
+def test_adding_a_user_without_password_login(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {"username": "ssoonly", "usable_password": "false", "real_name": "单点登录用户", "email": "", "phone": ""},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert not User.objects.get(username="ssoonly").has_usable_password()
+
+
+def test_last_login_and_date_joined_are_read_only(client, superuser, applicant):
+    client.force_login(superuser)
+    form = client.get(reverse("admin:accounts_user_change", args=[applicant.pk])).context["adminform"].form
+    assert "last_login" not in form.fields and "date_joined" not in form.fields
+
+
+# ---- credit status filter: the same rule as the submit check --------------------------------------
+
+
+def test_credit_status_filter_every_status(staff, org):
+    today = timezone.localdate()
+    day = datetime.timedelta(days=1)
+    running = CreditRecordFactory(organization=org, penalty_start=today - day, penalty_end=today)
+    open_ended = CreditRecordFactory(organization=org, penalty_start=today - 30 * day, penalty_end=None)
+    upcoming = CreditRecordFactory(organization=org, penalty_start=today + day)
+    ended = CreditRecordFactory(organization=org, penalty_start=today - 30 * day, penalty_end=today - day)
+    revoked = CreditRecordFactory(organization=org, penalty_start=today - day, revoked_at=timezone.now())
+    expected = {
+        "running": {running, open_ended},
+        "upcoming": {upcoming},
+        "ended": {ended},
+        "revoked": {revoked},
+    }
+    labels = {"running": "惩戒中", "upcoming": "未开始", "ended": "已到期", "revoked": "已撤销"}
+    for status, records in expected.items():
+        response = staff.get(CREDIT_CHANGELIST, {"status": status})
+        assert set(response.context["cl"].result_list) == records, status
+        assert all(labels[status] in result_table(response) for _r in records)
+        for record in records:
+            assert record.is_running_on(today) is (status == "running")

@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 from io import BytesIO
 
@@ -220,7 +221,8 @@ def test_batch_return_asks_for_the_reason_and_passes_it_on(client, officer, open
     client.force_login(officer)
     response = _confirm(client, "return_selected", apps, reason="")
     assert response.status_code == 200
-    assert "这个字段是必填项" in response.content.decode() or "必填" in response.content.decode()
+    assert response.context["form"].errors == {"reason": ["该字段是必填项。"]}
+    assert "该字段是必填项。" in response.content.decode()  # the error itself, not the help text “必填，…”
     apps[0].refresh_from_db()
     assert apps[0].state == A.ENDORSED
 
@@ -441,3 +443,224 @@ def test_call_state_cannot_be_edited_in_the_form(client, officer):
     call.refresh_from_db()
     assert call.state == Call.State.DRAFT
     assert call.title == "2026年度科技特派员项目申报指南"
+
+
+def test_adding_a_call_in_the_admin_is_audited(client, officer):
+    client.force_login(officer)
+    upload = SimpleUploadedFile("指南全文.pdf", PDF_BYTES, content_type="application/pdf")
+    response = client.post(reverse("admin:projects_call_add"), {**_call_form(), "documents-0-file": upload})
+    assert response.status_code == 302
+    call = Call.objects.get(title="2026年度科技特派员项目申报指南")
+    create = AuditEvent.objects.get(verb="create", target_id=str(call.pk), target_repr=call.title)
+    assert create.actor == officer and create.data["changed"]["cap_per_project"] == ["", "300000.00"]
+    attach = AuditEvent.objects.get(verb="attach", target_id=str(call.pk), target_repr=call.title)
+    assert attach.data["name"] == "指南全文.pdf" and attach.data["document_id"] == CallDocument.objects.get().pk
+
+
+def _edit_form(call, **overrides):
+    """The change form of ``call`` as the admin renders it, with ``overrides`` typed in."""
+    opens, closes = timezone.localtime(call.opens_at), timezone.localtime(call.closes_at)
+    docs = list(call.documents.all())
+    data = {
+        "program": call.program_id,
+        "year": call.year,
+        "title": call.title,
+        "guide": call.guide,
+        "opens_at_0": opens.strftime("%Y-%m-%d"),
+        "opens_at_1": opens.strftime("%H:%M:%S"),
+        "closes_at_0": closes.strftime("%Y-%m-%d"),
+        "closes_at_1": closes.strftime("%H:%M:%S"),
+        "total_budget": str(call.total_budget),
+        "cap_per_project": str(call.cap_per_project),
+        "min_self_funding_ratio": str(call.min_self_funding_ratio),
+        "max_applications_per_org": call.max_applications_per_org or "",
+        "eligible_org_kinds": call.eligible_org_kinds,
+        "required_qualifications": call.required_qualifications,
+        "required_attachment_kinds": call.required_attachment_kinds,
+        "documents-TOTAL_FORMS": str(len(docs) + 1),
+        "documents-INITIAL_FORMS": str(len(docs)),
+        "documents-MIN_NUM_FORMS": "0",
+        "documents-MAX_NUM_FORMS": "1000",
+    }
+    for i, doc in enumerate(docs):
+        data[f"documents-{i}-id"] = doc.pk
+        data[f"documents-{i}-call"] = call.pk
+    data.update(overrides)
+    return data
+
+
+def test_a_published_calls_rules_cannot_change_in_the_admin(client, officer):
+    call = CallFactory(title="已发布的指南")
+    client.force_login(officer)
+    url = reverse("admin:projects_call_change", args=[call.pk])
+    response = client.post(url, _edit_form(call, cap_per_project="800000.00", title="改了标题也不保存"))
+    assert response.status_code == 200  # the form again, not a 403 / 500
+    html = response.content.decode()
+    assert "指南已发布，申报条件不能修改（单项财政资金上限（元））；如需调整请发布补充通知或新批次。" in html
+    assert response.context["adminform"].form.non_field_errors() == [
+        "指南已发布，申报条件不能修改（单项财政资金上限（元））；如需调整请发布补充通知或新批次。"
+    ]
+    assert 'value="800000.00"' in html and "改了标题也不保存" in html  # the input is kept
+    call.refresh_from_db()
+    assert (call.cap_per_project, call.title) == (Decimal("500000.00"), "已发布的指南")
+    assert not AuditEvent.objects.filter(verb="edit", target_id=str(call.pk)).exists()
+
+
+def test_a_published_call_may_be_extended_in_the_admin_and_applicants_are_told(client, officer, open_call):
+    draft = ApplicationFactory(call=open_call)
+    new = timezone.localtime(open_call.closes_at + datetime.timedelta(days=10)).replace(microsecond=0)
+    client.force_login(officer)
+    response = client.post(
+        reverse("admin:projects_call_change", args=[open_call.pk]),
+        _edit_form(open_call, closes_at_0=new.strftime("%Y-%m-%d"), closes_at_1=new.strftime("%H:%M:%S")),
+    )
+    assert response.status_code == 302
+    open_call.refresh_from_db()
+    assert open_call.closes_at == new
+    event = AuditEvent.objects.get(verb="edit", target_id=str(open_call.pk))
+    assert event.actor == officer and event.data["extended"] is True and list(event.data["changed"]) == ["closes_at"]
+    assert draft.created_by.notifications.get().kind == "call_extended"
+
+
+def test_a_published_calls_deadline_cannot_be_brought_forward_in_the_admin(client, officer, open_call):
+    before = open_call.closes_at
+    earlier = timezone.localtime(before - datetime.timedelta(days=3))
+    client.force_login(officer)
+    response = client.post(
+        reverse("admin:projects_call_change", args=[open_call.pk]),
+        _edit_form(open_call, closes_at_0=earlier.strftime("%Y-%m-%d"), closes_at_1=earlier.strftime("%H:%M:%S")),
+    )
+    assert response.status_code == 200
+    assert "截止时间只能延后（延期），不能提前" in response.content.decode()
+    open_call.refresh_from_db()
+    assert open_call.closes_at == before
+
+
+def test_a_supplementary_notice_is_added_to_a_published_call_and_documents_stay_as_filed(client, officer, open_call):
+    filed = services.add_call_document(actor=officer, call_id=open_call.pk, title="申报指南全文",
+                                       uploaded=SimpleUploadedFile("指南.pdf", PDF_BYTES))
+    client.force_login(officer)
+    url = reverse("admin:projects_call_change", args=[open_call.pk])
+    page = client.get(url)
+    existing = page.context["inline_admin_formsets"][0].formset.forms[0]
+    assert existing.fields["title"].disabled and existing.fields["file"].disabled
+    data = _edit_form(
+        open_call,
+        **{
+            "documents-0-title": "被篡改的标题",  # ignored: a filed document is not edited in place
+            "documents-0-DELETE": "on",  # ignored: no delete on a published call
+            "documents-1-title": "关于延长申报时间的补充通知",
+            "documents-1-file": SimpleUploadedFile("补充通知.pdf", PDF_BYTES),
+        },
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302
+    filed.refresh_from_db()
+    assert filed.title == "申报指南全文"
+    notice = CallDocument.objects.get(title="关于延长申报时间的补充通知")
+    assert (notice.original_name, notice.content_type, notice.size) == ("补充通知.pdf", "application/pdf", len(PDF_BYTES))
+    assert AuditEvent.objects.filter(verb="attach", target_id=str(open_call.pk)).count() == 2
+
+
+def test_a_draft_calls_document_is_removed_through_the_service(client, superuser):
+    call = CallFactory(state=Call.State.DRAFT, published_at=None)
+    doc = services.add_call_document(actor=superuser, call_id=call.pk, title="旧版指南",
+                                     uploaded=SimpleUploadedFile("旧版.pdf", PDF_BYTES))
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:projects_call_change", args=[call.pk]), _edit_form(call, **{"documents-0-DELETE": "on"})
+    )
+    assert response.status_code == 302
+    assert not CallDocument.objects.filter(pk=doc.pk).exists()
+    assert AuditEvent.objects.get(verb="detach", target_id=str(call.pk)).data["title"] == "旧版指南"
+
+
+# ---- submission snapshots: ID numbers masked on display, stored as submitted --------------------
+
+
+def test_version_snapshot_masks_id_numbers_for_officers(client, officer, applicant, draft_app):
+    Application.objects.filter(pk=draft_app.pk).update(leader_id_number="330106198001011234")
+    services.set_team(actor=applicant, application_id=draft_app.pk, members=[
+        {"name": "王成员", "id_number": "11010519491231002X", "organization_name": "本单位", "work_months": 6},
+    ])
+    services.submit_application(actor=applicant, application_id=draft_app.pk)
+    version = ApplicationVersion.objects.get()
+    # what is stored: the leader's number as submitted (for the record), no team member numbers at all
+    assert version.snapshot["fields"]["leader_id_number"] == "330106198001011234"
+    assert version.snapshot["team"] == [
+        {"name": "王成员", "title": "", "organization": "本单位", "role": "", "months": 6}
+    ]
+    set_state(draft_app, A.ENDORSED)
+    client.force_login(officer)
+    response = client.get(reverse("admin:projects_applicationversion_change", args=[version.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "330***********1234" in html
+    assert "198001011234" not in html and "19491231002X" not in html
+
+
+def test_masked_snapshot_masks_every_id_number_key_and_leaves_the_rest():
+    from projects.admin import masked_snapshot
+
+    stored = {
+        "fields": {"leader_id_number": "330106198001011234", "title": "项目"},
+        "team": [{"name": "甲", "id_number": "11010519491231002X"}, {"name": "乙", "id_number": ""}],
+    }
+    shown = masked_snapshot(stored)
+    assert shown == {
+        "fields": {"leader_id_number": "330***********1234", "title": "项目"},
+        "team": [{"name": "甲", "id_number": "110***********002X"}, {"name": "乙", "id_number": ""}],
+    }
+    assert stored["fields"]["leader_id_number"] == "330106198001011234"  # the original is untouched
+
+
+# ---- application change page: fixed queries however many formal reviews --------------------------
+
+
+def test_application_change_page_runs_fixed_queries_with_1_or_10_formal_reviews(
+    client, officer, open_call, django_assert_max_num_queries
+):
+    app = make_apps(1, open_call, state=A.ACCEPTED)[0]
+
+    def review():
+        FormalReview.objects.create(
+            application=app, reviewer=UserFactory(roles=["officer"]), revision=1, decision="return", comment="补充材料"
+        )
+
+    review()
+    client.force_login(officer)
+    url = reverse("admin:projects_application_change", args=[app.pk])
+    with django_assert_max_num_queries(100) as one:
+        assert client.get(url).status_code == 200
+    for _i in range(9):
+        review()
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count("补充材料") == 10
+
+
+# ---- Excel export: no formula injection --------------------------------------------------------
+
+
+def test_export_writes_formula_like_text_as_literal_strings(open_call):
+    from zipfile import ZipFile
+
+    org = OrganizationFactory(name="@SUM(1+1)*cmd|' /C calc'!A0")
+    app = ApplicationFactory(
+        call=open_call, organization=org, created_by=UserFactory(organization=org),
+        title='=HYPERLINK("http://x","y")', leader_name="-2+3",
+    )
+    set_state(app, A.ENDORSED)
+    content = export_applications_xlsx(Application.objects.filter(pk=app.pk))
+    ws = _sheet(content)
+    row = ws[2]
+    assert row[1].value == '=HYPERLINK("http://x","y")' and row[1].data_type == "s"
+    assert row[2].value == "@SUM(1+1)*cmd|' /C calc'!A0" and row[2].data_type == "s"
+    assert row[6].value == "-2+3" and row[6].data_type == "s"
+    assert row[1].quotePrefix and row[2].quotePrefix and row[6].quotePrefix
+    with ZipFile(BytesIO(content)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no formula anywhere: the text is an inline string
+    assert re.search(r'<c r="B2"[^>]* t="inlineStr"><is><t>=HYPERLINK\(', sheet)
+    # ordinary text and the money are untouched
+    assert not ws[2][0].quotePrefix and Decimal(str(ws[2][8].value)) == Decimal("350000.00")

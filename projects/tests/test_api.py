@@ -541,3 +541,42 @@ def test_only_the_docs_page_relaxes_style_src(client):
     assert "'unsafe-inline'" in re.search(r"style-src[^;]*", docs_policy).group(0)
     other_policy = client.get(reverse("api:call-list")).headers["Content-Security-Policy"]
     assert "unsafe-inline" not in other_policy
+
+
+# ---- integer filters are bounded: bad input is a 400, never a 500 (SQLite overflows past 2^63-1) ----
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"call": "99999999999999999999"},
+        {"call": "9223372036854775808"},
+        {"call": "1e30"},
+        {"call": "1.5"},
+        {"call": "0"},
+        {"organization": "99999999999999999999"},
+        {"organization": "-1"},
+        {"year": "1e30"},
+        {"year": "99999999999999999999"},
+    ],
+)
+def test_out_of_range_application_filters_are_bad_input(client, officer, params):
+    client.force_login(officer)
+    response = client.get(reverse("api:application-list"), params)
+    assert response.status_code == 400
+    [field] = params
+    assert field in response.json()
+
+
+def test_the_largest_id_is_a_valid_filter_that_matches_nothing(client, officer, open_call):
+    set_state(ApplicationFactory(call=open_call), A.ENDORSED)
+    client.force_login(officer)
+    assert results(client.get(reverse("api:application-list"), {"call": str(2**63 - 1)})) == []
+    assert len(results(client.get(reverse("api:application-list"), {"call": str(open_call.pk)}))) == 1
+
+
+@pytest.mark.parametrize("year", ["1e30", "99999999999999999999", "0"])
+def test_out_of_range_call_year_is_bad_input(client, year):
+    response = client.get(reverse("api:call-list"), {"year": year})
+    assert response.status_code == 400
+    assert "year" in response.json()

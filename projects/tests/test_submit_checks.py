@@ -258,3 +258,37 @@ def test_end_before_start_is_refused(draft_app, applicant):
     with pytest.raises(InvalidInput, match="结束日期不能早于开始日期"):
         services.update_application(actor=applicant, application_id=draft_app.pk,
                                     data={"start_date": datetime.date(2028, 1, 1), "end_date": datetime.date(2027, 1, 1)})
+
+
+# ---- one source of truth: the pages show what the submit check judges ------------------------------
+
+
+@pytest.mark.parametrize(
+    "budget, cap_ok, ratio_ok",
+    [
+        ({"equipment": (Decimal("500000.00"), Decimal("500000.00"))}, True, True),  # at the cap, exactly 50 %
+        ({"equipment": (Decimal("500000.01"), Decimal("600000.00"))}, False, True),
+        ({"equipment": (Decimal("400000.00"), Decimal("399999.99"))}, True, False),
+        ({"labour": (Decimal("0"), Decimal("0"))}, True, False),  # no budget: ratio not met, its own problem
+    ],
+)
+def test_budget_summary_is_the_submit_checks_judgement(applicant, org, open_call, budget, cap_ok, ratio_ok):
+    app = ApplicationFactory(call=open_call, organization=org, created_by=applicant, budget=budget)
+    summary = services.budget_summary(app)
+    problems = "\n".join(services.submission_problems(app))
+    assert summary["cap_ok"] is cap_ok
+    assert ("超过本指南单项上限" not in problems) is cap_ok
+    assert summary["ratio_ok"] is ratio_ok
+    assert ("自筹资金比例" in problems) is (not ratio_ok and summary["total"] > 0)
+    assert [r["category"] for r in summary["rows"]] == ["equipment", "business", "labour"]
+    assert summary["total"] == sum((a + b for a, b in budget.values()), Decimal("0"))
+
+
+def test_required_attachments_is_the_submit_checks_judgement(applicant, org):
+    call = CallFactory(required_attachment_kinds=[AttachmentKind.FEASIBILITY, AttachmentKind.ETHICS, "gone"])
+    app = ApplicationFactory(call=call, organization=org, created_by=applicant)
+    AttachmentFactory(application=app, kind=AttachmentKind.FEASIBILITY)
+    AttachmentFactory(application=app, kind=AttachmentKind.ETHICS, removed_at=timezone.now())
+    status = {k["kind"]: k["present"] for k in services.required_attachments(app)}
+    assert status == {AttachmentKind.FEASIBILITY: True, AttachmentKind.ETHICS: False}
+    assert "缺少必传附件：伦理审查或安全承诺。" in services.submission_problems(app)

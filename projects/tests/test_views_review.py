@@ -411,3 +411,37 @@ def test_formal_review_queue_query_count(client, django_assert_max_num_queries, 
     with django_assert_max_num_queries(QUEUE_QUERY_BOUND):
         response = client.get(reverse("portal:review_queue"), {"call": calls[0].pk, "page": 1})
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["99999999999999999999", "9223372036854775808", "1e30", "0", "-1", "12a", "１２"])
+def test_batch_with_an_impossible_id_is_a_form_error(client, officer, endorsed_app, value):
+    client.force_login(officer)
+    response = client.post(
+        reverse("portal:review_batch"),
+        {"applications": [endorsed_app.pk, value], "decision": "accept", "checklist": ALL_ITEMS},
+    )
+    assert response.status_code == 302
+    assert flash(response) == [f"申报书编号“{value}”无效。"]
+    endorsed_app.refresh_from_db()
+    assert endorsed_app.state == A.ENDORSED  # nothing decided when the selection is bad
+
+
+@pytest.mark.django_db
+def test_batch_with_the_largest_possible_id_reports_it_missing(client, officer, endorsed_app):
+    client.force_login(officer)
+    response = client.post(
+        reverse("portal:review_batch"),
+        {"applications": [endorsed_app.pk, str(2**63 - 1)], "decision": "accept", "checklist": ALL_ITEMS},
+    )
+    [message] = flash(response)
+    assert "1 项已受理" in message and f"编号 {2**63 - 1}：申报书不存在" in message
+    endorsed_app.refresh_from_db()
+    assert endorsed_app.state == A.ACCEPTED
+
+
+@pytest.mark.django_db
+def test_detail_judges_the_self_funding_ratio_like_the_submit_check(client, officer, endorsed_app):
+    client.force_login(officer)
+    html = client.get(reverse("portal:review_detail", args=[endorsed_app.pk])).content.decode()
+    assert "自筹比例 53.33%（指南要求不低于 50.00%）" in html  # 400,000 of 750,000

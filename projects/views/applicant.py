@@ -35,7 +35,7 @@ from ..forms import (
     TeamFormSet,
     WithdrawForm,
 )
-from ..models import Application, Attachment, AttachmentKind, BudgetLine, Call
+from ..models import Application, Attachment, AttachmentKind, Call
 from ..rules import is_member_of_application_org
 from ..uploads import ALLOWED_LABEL
 from .files import file_download
@@ -83,43 +83,6 @@ def _error_messages(request, error: DomainError) -> None:
         messages.error(request, message)
 
 
-def budget_summary(app: Application) -> dict:
-    """The budget table of a loaded application: 3 fixed rows and the totals (exact Decimal)."""
-    by_category = {line.category: line for line in app.budget_lines.all()}
-    rows = []
-    for value, label in BudgetLine.Category.choices:
-        line = by_category.get(value)
-        fiscal = line.fiscal_amount if line else Decimal("0.00")
-        own = line.self_amount if line else Decimal("0.00")
-        rows.append({"label": label, "fiscal": fiscal, "self": own, "total": fiscal + own,
-                     "note": line.note if line else ""})
-    fiscal = sum((r["fiscal"] for r in rows), Decimal("0.00"))
-    own = sum((r["self"] for r in rows), Decimal("0.00"))
-    total = fiscal + own
-    ratio = (own / total * 100) if total > 0 else None
-    min_ratio = app.call.min_self_funding_ratio * 100
-    return {
-        "rows": rows,
-        "fiscal": fiscal,
-        "self": own,
-        "total": total,
-        "ratio": ratio,
-        "min_ratio": min_ratio,
-        "ratio_ok": ratio is not None and own >= app.call.min_self_funding_ratio * total,
-        "cap": app.call.cap_per_project,
-        "cap_ok": fiscal <= app.call.cap_per_project,
-    }
-
-
-def required_attachments(app: Application) -> list[dict]:
-    present = {a.kind for a in app.active_attachments}
-    return [
-        {"kind": k, "label": AttachmentKind(k).label, "present": k in present}
-        for k in app.call.required_attachment_kinds
-        if k in AttachmentKind.values
-    ]
-
-
 def plain_number(value: Decimal) -> str:
     """10.0000 → '10', 3.5000 → '3.5' (never scientific notation)."""
     text = format(value, "f")
@@ -131,8 +94,9 @@ def content_context(user, app: Application) -> dict:
     return {
         "app": app,
         "show_ids": is_member_of_application_org.test(user, app),
-        "budget": budget_summary(app),
-        "required_kinds": required_attachments(app),
+        # the submit checks' own judgement of the money rules and the required attachments
+        "budget": services.budget_summary(app),
+        "required_kinds": services.required_attachments(app),
         "targets": [
             {"kind": t.get_kind_display(), "indicator": t.indicator, "value": plain_number(t.target_value), "unit": t.unit}
             for t in app.targets.all()

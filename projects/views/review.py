@@ -54,7 +54,7 @@ def endorsement_decide(request, pk):
     user = request.user
     _require_org_admin(user)
     try:
-        app = selectors.applications_visible_to(user).filter(organization_id=user.organization_id).get(pk=pk)
+        app = selectors.organization_applications(user).get(pk=pk)
     except Application.DoesNotExist:
         raise Http404 from None
     form = EndorsementForm(request.POST)
@@ -125,7 +125,7 @@ def formal_review_batch(request):
                 messages.error(request, message)
         return redirect(back)
     ids = list(dict.fromkeys(form.cleaned_data["applications"]))
-    visible = {a.pk: a for a in selectors.applications_visible_to(user).filter(pk__in=ids).select_related(None).only("pk", "title", "number")}
+    visible = selectors.visible_applications_by_pk(user, ids)
     decision = form.cleaned_data["decision"]
     results = services.batch_formal_review(
         actor=user,
@@ -192,15 +192,15 @@ def formal_review_detail(request, pk):
     reviews = list(app.formal_reviews.all())
     for review in reviews:
         review.failed_items = [str(labels[c]) for c, passed in review.checklist.items() if not passed and c in labels]
-    budget_total = app.fiscal_total + app.self_total
+    budget = services.budget_summary(app)
     return render(
         request,
         "projects/review/formal_review_detail.html",
         {
             "app": app,
-            "budget_total": budget_total,
-            "self_ratio": f"{app.self_total / budget_total:.2%}" if budget_total else "",
-            "min_self_ratio": f"{app.call.min_self_funding_ratio:.2%}",
+            "budget_total": budget["total"],
+            "self_ratio": f"{budget['ratio']:.2f}%" if budget["ratio"] is not None else "",
+            "min_self_ratio": f"{budget['min_ratio']:.2f}%",
             "form": form,
             "can_decide": can_decide,
             "hints": hints,

@@ -1,8 +1,8 @@
 """Demo data for a city 科技局 (杭州市): programmes, organisations, calls and applications in every state.
 
-Everything that is reached by a transition is reached THROUGH THE SERVICES (registration, 认证,
-申报书 content, attachments, submit, 单位审核, 形式审查, withdraw, close), so the audit history,
-submission versions and notifications (inbox and e-mail) are the real ones.
+Organisations, calls and applications are written THROUGH THE SERVICES (registration, 认证, creating
+and publishing calls, 申报书 content, attachments, submit, 单位审核, 形式审查, withdraw, close), so the
+audit history, submission versions and notifications (inbox and e-mail) are the real ones.
 
 Idempotent: each programme, user, organisation, call and application is looked up by its natural
 key first and only created when missing, so running the command twice changes nothing the second
@@ -31,7 +31,6 @@ from stdnum.cn import ric, uscc
 from accounts import services as account_services
 from accounts.models import CreditRecord, Organization, User
 from accounts.roles import Role
-from accounts.workflow import record_audit
 from projects import services
 from projects.checklists import FORMAL_REVIEW_CHECKLIST
 from projects.models import Application, AttachmentKind, Call, FormalReview, Program
@@ -600,25 +599,21 @@ class Command(BaseCommand):
         closes = (local + datetime.timedelta(days=spec.closes_days)).replace(hour=17, minute=0, second=0, microsecond=0)
         if closes <= self.now:
             closes = self.now + datetime.timedelta(hours=2)
-        call = Call(
-            program=program,
-            year=year,
-            title=title,
-            guide=spec.guide.format(y=year),
-            opens_at=opens,
-            closes_at=closes,
-            total_budget=Y(spec.total),
-            cap_per_project=Y(spec.cap),
-            min_self_funding_ratio=Y(spec.min_ratio),
-            eligible_org_kinds=[str(k) for k in spec.kinds],
-            required_qualifications=[str(q) for q in spec.qualifications],
-            max_applications_per_org=spec.max_per_org,
-            required_attachment_kinds=[str(a) for a in spec.attachments],
-            created_by=self.officer,
-        )
-        call.full_clean()
-        call.save()
-        record_audit(actor=self.officer, verb="create", target=call, to_state=call.state)
+        call = services.create_call(actor=self.officer, data={
+            "program": program,
+            "year": year,
+            "title": title,
+            "guide": spec.guide.format(y=year),
+            "opens_at": opens,
+            "closes_at": closes,
+            "total_budget": Y(spec.total),
+            "cap_per_project": Y(spec.cap),
+            "min_self_funding_ratio": Y(spec.min_ratio),
+            "eligible_org_kinds": [str(k) for k in spec.kinds],
+            "required_qualifications": [str(q) for q in spec.qualifications],
+            "max_applications_per_org": spec.max_per_org,
+            "required_attachment_kinds": [str(a) for a in spec.attachments],
+        })
         self.created["calls"] += 1
         if spec.publish:
             call = services.publish_call(actor=self.officer, call_id=call.pk)
