@@ -99,11 +99,11 @@ def register_organization(
     return org, user
 
 
-@transaction.atomic
-def update_organization(*, actor: User, organization_id: int, data: dict) -> Organization:
-    org = Organization.objects.select_for_update().get(pk=organization_id)
-    if not actor.has_perm("accounts.edit_organization", org):
-        raise PermissionRefused(_("只有本单位管理员可以修改单位信息。"))
+def _save_profile(org: Organization, data: dict, *, locked: tuple[str, ...] = ()) -> dict:
+    """Apply the profile fields in ``data`` to the locked ``org``; returns {field: [old, new]} of what changed.
+
+    A change to a field in ``locked`` is refused. Validation errors become InvalidInput; nothing is saved then.
+    """
     changed = {}
     for field in PROFILE_FIELDS:
         if field not in data:
@@ -112,21 +112,32 @@ def update_organization(*, actor: User, organization_id: int, data: dict) -> Org
         if field == "credit_code":
             value = normalize_credit_code(value)
         if getattr(org, field) != value:
-            if field in LOCKED_WHEN_VERIFIED and org.state == S.VERIFIED:
+            if field in locked:
                 raise InvalidInput(
                     _("单位已认证，%(field)s 不能自行修改，请联系科技局。")
                     % {"field": Organization._meta.get_field(field).verbose_name}
                 )
             changed[field] = [str(getattr(org, field) or ""), str(value or "")]
             setattr(org, field, value)
-    if not changed:
-        return org
-    try:
-        org.full_clean()
-    except ValidationError as e:
-        raise InvalidInput(e.messages) from None
-    org.save()
-    record_audit(actor=actor, verb="update", target=org, data={"changed": changed})
+    if changed:
+        try:
+            org.full_clean()
+        except ValidationError as e:
+            raise InvalidInput(e.messages) from None
+        org.save()
+    return changed
+
+
+@transaction.atomic
+def update_organization(*, actor: User, organization_id: int, data: dict) -> Organization:
+    """The org admin edits the profile; once verified, identity and qualifications are the bureau's."""
+    org = Organization.objects.select_for_update().get(pk=organization_id)
+    if not actor.has_perm("accounts.edit_organization", org):
+        raise PermissionRefused(_("只有本单位管理员可以修改单位信息。"))
+    locked = LOCKED_WHEN_VERIFIED if org.state == S.VERIFIED else ()
+    changed = _save_profile(org, data, locked=locked)
+    if changed:
+        record_audit(actor=actor, verb="update", target=org, data={"changed": changed})
     return org
 
 
@@ -139,24 +150,9 @@ def correct_organization(*, actor: User, organization_id: int, data: dict) -> Or
     if not actor.has_perm("accounts.verify_organization"):
         raise PermissionRefused(_("只有科技局业务人员可以更正单位信息。"))
     org = Organization.objects.select_for_update().get(pk=organization_id)
-    changed = {}
-    for field in PROFILE_FIELDS:
-        if field not in data:
-            continue
-        value = data[field]
-        if field == "credit_code":
-            value = normalize_credit_code(value)
-        if getattr(org, field) != value:
-            changed[field] = [str(getattr(org, field) or ""), str(value or "")]
-            setattr(org, field, value)
-    if not changed:
-        return org
-    try:
-        org.full_clean()
-    except ValidationError as e:
-        raise InvalidInput(e.messages) from None
-    org.save()
-    record_audit(actor=actor, verb="update", target=org, data={"changed": changed, "by_bureau": True})
+    changed = _save_profile(org, data)
+    if changed:
+        record_audit(actor=actor, verb="update", target=org, data={"changed": changed, "by_bureau": True})
     return org
 
 
