@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .roles import Role
 from .validators import mask_id_number, validate_credit_code
@@ -23,7 +24,7 @@ class Organization(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("待审核")
         VERIFIED = "verified", _("已认证")
-        RETURNED = "returned", _("退回")
+        RETURNED = "returned", pgettext_lazy("state", "已退回")
 
     class Qualification(models.TextChoices):
         HIGH_TECH = "high_tech", _("高新技术企业")

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.fields import MoneyField
 from accounts.models import Organization
@@ -181,11 +182,11 @@ class Application(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("待单位审核")
-        ORG_RETURNED = "org_returned", _("单位退回")
+        ORG_RETURNED = "org_returned", pgettext_lazy("state", "单位退回")
         ENDORSED = "endorsed", _("待形式审查")
         ACCEPTED = "accepted", _("已受理")
-        RETURNED = "returned", _("退回修改")
-        REJECTED = "rejected", _("不予受理")
+        RETURNED = "returned", pgettext_lazy("state", "退回修改")
+        REJECTED = "rejected", pgettext_lazy("state", "不予受理")
         WITHDRAWN = "withdrawn", _("已撤回")
 
     EDITABLE_STATES = (State.DRAFT, State.ORG_RETURNED, State.RETURNED)

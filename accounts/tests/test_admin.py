@@ -208,7 +208,7 @@ def test_history_shows_the_audit_trail(staff):
     response = staff.get(reverse("admin:accounts_organization_history", args=[org.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "业务审计记录" in html and "材料不全" in html and "待审核 → 退回" in html
+    assert "业务审计记录" in html and "材料不全" in html and "待审核 → 已退回" in html
 
 
 def test_applicant_cannot_use_the_admin(client, org_admin):

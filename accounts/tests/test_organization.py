@@ -36,7 +36,7 @@ def test_verify_from_pending(officer):
     assert Notification.objects.filter(recipient=admin, kind=MessageKind.ORG_VERIFIED).exists()
 
 
-@pytest.mark.parametrize(("state", "label"), [(S.VERIFIED, "已认证"), (S.RETURNED, "退回")])
+@pytest.mark.parametrize(("state", "label"), [(S.VERIFIED, "已认证"), (S.RETURNED, "已退回")])
 def test_verify_refused_from(officer, state, label):
     org = org_in(state)
     with pytest.raises(TransitionRefused) as exc:
@@ -60,7 +60,7 @@ def test_return_from_pending_with_reason(officer):
     assert "单位名称与营业执照不一致" in note.body
 
 
-@pytest.mark.parametrize(("state", "label"), [(S.VERIFIED, "已认证"), (S.RETURNED, "退回")])
+@pytest.mark.parametrize(("state", "label"), [(S.VERIFIED, "已认证"), (S.RETURNED, "已退回")])
 def test_return_refused_from(officer, state, label):
     org = org_in(state)
     with pytest.raises(TransitionRefused) as exc:
