@@ -222,10 +222,12 @@ def test_compiled_catalogue_matches_the_po_file(catalogue):
         compiled = gettext.GNUTranslations(fp)._catalog
     stale = []
     for e in entries:
+        # entries with a context (pgettext) are compiled under "context\x04msgid"
+        key = f"{e['msgctxt']}\x04{e['msgid']}" if "msgctxt" in e else e["msgid"]
         if "msgid_plural" in e:
             for i, text in e["msgstr"].items():
-                if compiled.get((e["msgid"], i)) != text:
-                    stale.append(e["msgid"])
-        elif compiled.get(e["msgid"]) != e["msgstr"][0]:
-            stale.append(e["msgid"])
+                if compiled.get((key, i)) != text:
+                    stale.append(key)
+        elif compiled.get(key) != e["msgstr"][0]:
+            stale.append(key)
     assert stale == []
