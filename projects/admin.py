@@ -160,6 +160,15 @@ class CallAdminForm(forms.ModelForm):
             "required_attachment_kinds",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.state != Call.State.DRAFT:
+            # Published rules are fixed (services.update_call refuses changes): show them, greyed out.
+            for name in services.CALL_RULE_FIELDS:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = gettext_lazy("指南已发布，申报条件不能修改。")
+
 
 class CallDocumentForm(forms.ModelForm):
     """A guide file: its type is checked by content (projects.uploads), never trusted from its name."""

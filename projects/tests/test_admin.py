@@ -493,17 +493,32 @@ def test_a_published_calls_rules_cannot_change_in_the_admin(client, officer):
     call = CallFactory(title="已发布的指南")
     client.force_login(officer)
     url = reverse("admin:projects_call_change", args=[call.pk])
-    response = client.post(url, _edit_form(call, cap_per_project="800000.00", title="改了标题也不保存"))
+    assert "指南已发布，申报条件不能修改。" in client.get(url).content.decode()  # rules shown greyed out
+    earlier = timezone.localtime(call.closes_at - datetime.timedelta(days=1)).replace(microsecond=0)
+    response = client.post(url, _edit_form(
+        call, cap_per_project="800000.00", title="改了标题也不保存",
+        closes_at_0=earlier.strftime("%Y-%m-%d"), closes_at_1=earlier.strftime("%H:%M:%S"),
+    ))
     assert response.status_code == 200  # the form again, not a 403 / 500
+    errors = response.context["adminform"].form.non_field_errors()
+    assert len(errors) == 1 and "截止时间只能延后（延期），不能提前" in errors[0]
     html = response.content.decode()
-    assert "指南已发布，申报条件不能修改（单项财政资金上限（元））；如需调整请发布补充通知或新批次。" in html
-    assert response.context["adminform"].form.non_field_errors() == [
-        "指南已发布，申报条件不能修改（单项财政资金上限（元））；如需调整请发布补充通知或新批次。"
-    ]
-    assert 'value="800000.00"' in html and "改了标题也不保存" in html  # the input is kept
+    assert "改了标题也不保存" in html  # the input is kept
     call.refresh_from_db()
     assert (call.cap_per_project, call.title) == (Decimal("500000.00"), "已发布的指南")
     assert not AuditEvent.objects.filter(verb="edit", target_id=str(call.pk)).exists()
+
+
+def test_a_disabled_rule_posted_anyway_is_ignored(client, officer):
+    call = CallFactory(title="已发布的指南")
+    client.force_login(officer)
+    response = client.post(
+        reverse("admin:projects_call_change", args=[call.pk]),
+        _edit_form(call, cap_per_project="800000.00", title="新标题"),
+    )
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert (call.cap_per_project, call.title) == (Decimal("500000.00"), "新标题")
 
 
 def test_a_published_call_may_be_extended_in_the_admin_and_applicants_are_told(client, officer, open_call):
@@ -664,3 +679,4 @@ def test_export_writes_formula_like_text_as_literal_strings(open_call):
     assert re.search(r'<c r="B2"[^>]* t="inlineStr"><is><t>=HYPERLINK\(', sheet)
     # ordinary text and the money are untouched
     assert not ws[2][0].quotePrefix and Decimal(str(ws[2][8].value)) == Decimal("350000.00")
+
