@@ -12,6 +12,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from .services import (
     admin_create_user,
     admin_update_user,
     correct_organization,
+    record_admin_password_change,
     record_credit,
     return_organization,
     revoke_credit,
@@ -276,6 +278,23 @@ class UserAdmin(ServiceErrorFormMixin, AuditHistoryMixin, DjangoUserAdmin):
 
     def has_view_permission(self, request, obj=None):
         return _is_bureau(request) or super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        # Only a superuser may touch a superuser's account (e-mail, password, active flag…).
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django's page writes the password; the audit event is recorded in the same transaction.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            succeeded = (
+                request.method == "POST" and response.status_code == 302 and response.url != request.get_full_path()
+            )
+            if succeeded:
+                record_admin_password_change(actor=request.user, user_id=int(unquote(id)))
+        return response
 
     def save_model(self, request, obj, form, change):
         # Roles (groups), organisation, active and staff flags change only through the services,

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -319,12 +319,17 @@ ADMIN_USER_M2M = ("groups", "user_permissions")
 SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
 
 
+def _with_content_types(permissions):
+    ids = [p.pk for p in permissions]
+    return Permission.objects.filter(pk__in=ids).select_related("content_type")
+
+
 def _admin_user_text(field: str, value) -> str:
     """A value of ADMIN_USER_FIELDS as the audit log records it (names, not ids)."""
     if field == "groups":
         return "、".join(sorted(g.name for g in value))
     if field == "user_permissions":
-        return "、".join(sorted(f"{p.content_type.app_label}.{p.codename}" for p in value))
+        return "、".join(sorted(f"{p.content_type.app_label}.{p.codename}" for p in _with_content_types(value)))
     if field == "organization":
         return value.name if value is not None else ""
     return "" if value is None else str(value)
@@ -355,6 +360,8 @@ def _admin_user_changes(user: User, data: dict) -> dict[str, tuple]:
 
 
 def _check_admin_user_changes(actor: User, user: User, changes: dict) -> None:
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionRefused(_("只有超级管理员可以修改超级管理员的账号。"))
     if not actor.is_superuser and any(f in changes for f in SUPERUSER_ONLY_FIELDS):
         raise PermissionRefused(_("只有超级管理员可以授予或取消超级管理员权限和单独授权。"))
     if user.pk == actor.pk:
@@ -423,3 +430,13 @@ def admin_update_user(*, actor: User, user_id: int, data: dict) -> User:
         return user
     _check_admin_user_changes(actor, user, changes)
     return _save_admin_user(actor, user, changes, verb="admin_update_user")
+
+
+
+def record_admin_password_change(*, actor: User, user_id: int) -> None:
+    """Audit a password set (or password login disabled) by a system administrator on the admin's
+    password page; Django's form wrote it in the same transaction (see accounts.admin.UserAdmin)."""
+    user = User.objects.get(pk=user_id)
+    if not actor.has_perm("accounts.change_user") or (user.is_superuser and not actor.is_superuser):
+        raise PermissionRefused(_("只有超级管理员可以修改超级管理员的账号。"))
+    record_audit(actor=actor, verb="admin_set_password", target=user, data={"usable": user.has_usable_password()})

@@ -69,6 +69,7 @@ VERB_LABELS = {
     "deactivate_user": _("停用用户"),
     "credit_record": _("录入失信记录"),
     "credit_revoke": _("撤销失信记录"),
+    "admin_set_password": _("管理员设置密码"),
     "admin_create_user": _("管理员创建账号"),
     "admin_update_user": _("管理员修改账号"),
 }

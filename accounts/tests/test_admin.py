@@ -544,3 +544,38 @@ def test_credit_status_filter_every_status(staff, org):
         assert all(labels[status] in result_table(response) for _r in records)
         for record in records:
             assert record.is_running_on(today) is (status == "running")
+
+
+def test_staff_with_user_rights_cannot_touch_a_superuser(client):
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import User
+
+    root = UserFactory(username="root", is_superuser=True, is_staff=True, email="root@example.com")
+    helpdesk = UserFactory(is_staff=True)
+    helpdesk.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client.force_login(helpdesk)
+    change = reverse("admin:accounts_user_change", args=[root.pk])
+    response = client.post(change, {"username": "root", "email": "evil@example.com", "is_active": ""})
+    assert response.status_code == 403
+    password = f"/admin/accounts/user/{root.pk}/password/"
+    assert client.post(password, {"password1": "Takeover-2026!", "password2": "Takeover-2026!",
+                                  "usable_password": "true"}).status_code == 403
+    root.refresh_from_db()
+    assert root.email == "root@example.com" and root.is_active and not root.check_password("Takeover-2026!")
+    assert User.objects.get(pk=root.pk).is_superuser
+
+
+def test_password_set_in_the_admin_is_audited(client):
+    from activity.models import AuditEvent
+
+    admin_user = UserFactory(is_superuser=True, is_staff=True)
+    target = UserFactory()
+    client.force_login(admin_user)
+    response = client.post(f"/admin/accounts/user/{target.pk}/password/",
+                           {"password1": "Brand-new-2026!", "password2": "Brand-new-2026!", "usable_password": "true"})
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.check_password("Brand-new-2026!")
+    event = AuditEvent.objects.get(verb="admin_set_password")
+    assert event.actor == admin_user and event.target == target
