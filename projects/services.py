@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -116,6 +116,13 @@ def close_call(*, actor: User | None, call_id: int) -> Call:
     if actor is not None and not actor.has_perm("projects.manage_calls"):
         raise PermissionRefused(_("只有科技局业务人员可以截止申报。"))
 
+    def guard(call):
+        if call.opens_at > timezone.now():
+            raise TransitionRefused(
+                _("指南尚未开始申报（开始时间 %(t)s），不能截止；如需调整请修改申报时间。")
+                % {"t": timezone.localtime(call.opens_at).strftime("%Y-%m-%d %H:%M")}
+            )
+
     def stamp(call):
         call.closed_at = timezone.now()
         if actor is not None and call.closes_at > call.closed_at:
@@ -123,7 +130,7 @@ def close_call(*, actor: User | None, call_id: int) -> Call:
             return ["closed_at", "closes_at"]
         return ["closed_at"]
 
-    return _call_transition("close", actor=actor, call_id=call_id, apply=stamp)
+    return _call_transition("close", actor=actor, call_id=call_id, guard=guard, apply=stamp)
 
 
 def close_due_calls(now=None) -> list[int]:
@@ -672,7 +679,8 @@ def budget_summary(app: Application) -> dict:
         "fiscal": fiscal,
         "self": own,
         "total": total,
-        "ratio": (own / total * 100) if total > 0 else None,
+        # shown rounded DOWN: 49.996% must never read as "50.00%" next to a 50% minimum it misses
+        "ratio": (own / total * 100).quantize(Decimal("0.01"), rounding=ROUND_FLOOR) if total > 0 else None,
         "min_ratio": call.min_self_funding_ratio * 100,
         # judged only once there is a budget (an empty one is its own problem)
         "ratio_ok": total > 0 and own >= call.min_self_funding_ratio * total,
@@ -755,7 +763,7 @@ def submission_problems(app: Application, now=None) -> list[str]:
         problems.append(_("以下必填项尚未填写：%(f)s。") % {"f": "、".join(missing)})
     # 5 / 6. money
     budget = budget_summary(app)
-    fiscal, own, total = budget["fiscal"], budget["self"], budget["total"]
+    fiscal, total = budget["fiscal"], budget["total"]
     if total <= 0:
         problems.append(_("尚未填写预算。"))
     if not budget["cap_ok"]:
@@ -765,7 +773,7 @@ def submission_problems(app: Application, now=None) -> list[str]:
     if total > 0 and not budget["ratio_ok"]:
         problems.append(
             _("自筹资金比例 %(r)s 低于本指南要求的 %(min)s。")
-            % {"r": f"{own / total:.2%}", "min": f"{call.min_self_funding_ratio:.2%}"}
+            % {"r": f"{budget['ratio']}%", "min": f"{call.min_self_funding_ratio:.2%}"}
         )
     # 7. attachments
     lacking = [str(k["label"]) for k in required_attachments(app) if not k["present"]]

@@ -19,6 +19,12 @@ def backfill(apps, schema_editor):
         Application.objects.filter(pk=int(row["target_id"]), reached_bureau_at__isnull=True).update(
             reached_bureau_at=row["at"]
         )
+    # States only reachable through an endorsement, without an event on file: the best time we have.
+    for app in Application.objects.filter(
+        reached_bureau_at__isnull=True, state__in=["endorsed", "accepted", "returned", "rejected"]
+    ).only("pk", "submitted_at", "decided_at", "updated_at"):
+        app.reached_bureau_at = app.submitted_at or app.decided_at or app.updated_at
+        app.save(update_fields=["reached_bureau_at"])
 
 
 class Migration(migrations.Migration):

@@ -292,3 +292,10 @@ def test_required_attachments_is_the_submit_checks_judgement(applicant, org):
     status = {k["kind"]: k["present"] for k in services.required_attachments(app)}
     assert status == {AttachmentKind.FEASIBILITY: True, AttachmentKind.ETHICS: False}
     assert "缺少必传附件：伦理审查或安全承诺。" in services.submission_problems(app)
+
+
+def test_ratio_just_below_the_minimum_never_reads_as_the_minimum(applicant, org):
+    call = CallFactory(min_self_funding_ratio=Decimal("0.5"))
+    app = ApplicationFactory(call=call, organization=org, created_by=applicant,
+                             budget={"equipment": ("500040.00", "499960.00")})
+    submit_refused(app, applicant, "自筹资金比例 49.99% 低于本指南要求的 50.00%")

@@ -195,3 +195,15 @@ def test_applicant_cannot_publish_calls(applicant):
     call = CallFactory(state=Call.State.DRAFT)
     with pytest.raises(PermissionRefused):
         services.publish_call(actor=applicant, call_id=call.pk)
+
+
+def test_a_call_that_has_not_opened_cannot_be_closed(officer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    call = CallFactory(opens_at=timezone.now() + timedelta(days=2), closes_at=timezone.now() + timedelta(days=20))
+    with pytest.raises(TransitionRefused, match="尚未开始申报"):
+        services.close_call(actor=officer, call_id=call.pk)
+    call.refresh_from_db()
+    assert call.state == Call.State.PUBLISHED
