@@ -9,13 +9,15 @@ import json
 
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.rules import is_officer
 from accounts.services import ORGANIZATION_WORKFLOW
 from accounts.workflow import Workflow
 
-from .models import AuditEvent, Notification
+from .models import AuditEvent, CalendarDay, Notification
 from .selectors import VERB_LABELS, audit_events_visible_to
 
 _WORKFLOWS: dict[str, Workflow] = {}
@@ -189,3 +191,35 @@ class NotificationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("已发邮件"), boolean=True, ordering="emailed_at")
     def is_emailed_display(self, obj):
         return obj.emailed_at is not None
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """节假日安排: days the bureau sets by hand; they override the holiday package (activity.workdays)."""
+
+    list_display = ["date", "weekday", "is_workday", "note"]
+    list_filter = ["is_workday"]
+    search_fields = ["note"]
+    date_hierarchy = "date"
+
+    @admin.display(description=_("星期"))
+    def weekday(self, obj):
+        return date_format(obj.date, "l")
+
+    def _may_edit(self, request):
+        return request.user.is_active and (request.user.is_superuser or is_officer(request.user))
+
+    def has_module_permission(self, request):
+        return self._may_edit(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_add_permission(self, request):
+        return self._may_edit(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request)

@@ -98,3 +98,21 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class CalendarDay(models.Model):
+    """A day whose working status the bureau sets by hand (法定节假日安排 the calendar library does not know
+    yet, e.g. next year's schedule published by the State Council in the autumn, or a local closure).
+    It overrides the chinese-calendar package; see activity.workdays."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("工作日"))
+    note = models.CharField(_("说明"), max_length=100, blank=True, help_text=_("如：2027年元旦、调休上班"))
+
+    class Meta:
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {_('工作日') if self.is_workday else _('休息日')}"
