@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import CreditRecord, Organization, User
+from accounts.services import PROFILE_FIELDS
 from accounts.tests.factories import CreditRecordFactory, OrganizationFactory, UserFactory, make_credit_code
 from activity.models import AuditEvent
 
@@ -128,21 +129,7 @@ def test_state_cannot_be_edited_on_the_change_page(staff, officer):
     assert "state" not in page.context["adminform"].form.fields
     data = {
         f: getattr(org, f) or ""
-        for f in [
-            "name",
-            "credit_code",
-            "kind",
-            "region",
-            "address",
-            "legal_representative",
-            "contact_name",
-            "contact_phone",
-            "contact_email",
-            "high_tech_cert_no",
-            "high_tech_expires",
-            "tech_sme_no",
-            "tech_sme_year",
-        ]
+        for f in PROFILE_FIELDS
     }
     data.update(
         {

@@ -3,7 +3,13 @@ from django.urls import reverse
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.models import Organization
-from accounts.services import correct_organization, resubmit_organization, return_organization, verify_organization
+from accounts.services import (
+    PROFILE_FIELDS,
+    correct_organization,
+    resubmit_organization,
+    return_organization,
+    verify_organization,
+)
 from accounts.tests.factories import OrganizationFactory, UserFactory, make_credit_code
 from activity.messaging import MessageKind
 from activity.models import AuditEvent, Notification
@@ -197,21 +203,7 @@ def test_user_without_organization_gets_404(client, officer):
 def profile_post(org, **overrides):
     data = {
         f: getattr(org, f) or ""
-        for f in [
-            "name",
-            "credit_code",
-            "kind",
-            "region",
-            "address",
-            "legal_representative",
-            "contact_name",
-            "contact_phone",
-            "contact_email",
-            "high_tech_cert_no",
-            "high_tech_expires",
-            "tech_sme_no",
-            "tech_sme_year",
-        ]
+        for f in PROFILE_FIELDS
     }
     data.update(overrides)
     return data
