@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "activity",
     "projects",
+    "experts",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "close-due-calls": {"task": "projects.tasks.close_due_calls", "schedule": 60.0},
+    "expire-due-invitations": {"task": "experts.expire_due_invitations", "schedule": 300.0},
 }
 
 # --- API ------------------------------------------------------------------------------------

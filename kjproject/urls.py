@@ -13,5 +13,7 @@ urlpatterns = [
     path("inbox/", include("activity.urls")),
     path("api/", include("kjproject.api_urls")),
     path("portal/", include("projects.urls")),
+    path("review/", include("experts.urls")),
+    path("gongshi/", include("experts.urls_public")),
     path("", include("projects.urls_public")),
 ]

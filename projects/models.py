@@ -188,10 +188,13 @@ class Application(models.Model):
         RETURNED = "returned", pgettext_lazy("state", "退回修改")
         REJECTED = "rejected", pgettext_lazy("state", "不予受理")
         WITHDRAWN = "withdrawn", _("已撤回")
+        APPROVED = "approved", _("已立项")
+        NOT_APPROVED = "not_approved", _("未立项")
 
     EDITABLE_STATES = (State.DRAFT, State.ORG_RETURNED, State.RETURNED)
     # States that count toward the per-organisation limit and 多头申报.
-    ACTIVE_STATES = (State.SUBMITTED, State.ORG_RETURNED, State.ENDORSED, State.ACCEPTED, State.RETURNED)
+    ACTIVE_STATES = (State.SUBMITTED, State.ORG_RETURNED, State.ENDORSED, State.ACCEPTED, State.RETURNED,
+                     State.APPROVED)
 
     call = models.ForeignKey(Call, verbose_name=_("申报指南"), on_delete=models.PROTECT, related_name="applications")
     organization = models.ForeignKey(
@@ -230,7 +233,7 @@ class Application(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(state__in=["draft", "submitted", "org_returned", "endorsed", "accepted", "returned",
-                                       "rejected", "withdrawn"]),
+                                       "rejected", "withdrawn", "approved", "not_approved"]),
                 name="application_state_valid",
             ),
             models.CheckConstraint(
@@ -458,3 +461,66 @@ class FormalReview(models.Model):
 
     def __str__(self):
         return f"{self.application} · {self.get_decision_display()}"
+
+
+class AvoidanceRequest(models.Model):
+    """不适宜专家: an expert the applicant asks the bureau not to use, with the reason (at most 3)."""
+
+    MAX_PER_APPLICATION = 3
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="avoidance_requests")
+    name = models.CharField(_("专家姓名"), max_length=50)
+    organization_name = models.CharField(_("工作单位"), max_length=200)
+    reason = models.CharField(_("回避理由"), max_length=500)
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("不适宜评审专家")
+        verbose_name_plural = _("不适宜评审专家")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.name}（{self.organization_name}）"
+
+
+class Project(models.Model):
+    """立项项目: created when an application on an approved 立项 list is approved."""
+
+    class State(models.TextChoices):
+        ESTABLISHED = "established", _("已立项")
+
+    application = models.OneToOneField(
+        Application, verbose_name=_("申报书"), on_delete=models.PROTECT, related_name="project"
+    )
+    call = models.ForeignKey(Call, verbose_name=_("申报指南"), on_delete=models.PROTECT, related_name="projects")
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("承担单位"), on_delete=models.PROTECT, related_name="projects"
+    )
+    number = models.CharField(_("项目编号"), max_length=40, unique=True)
+    title = models.CharField(_("项目名称"), max_length=200)
+    leader_name = models.CharField(_("项目负责人"), max_length=50, blank=True)
+    requested_amount = MoneyField(_("申请财政资金（元）"), default=ZERO)
+    granted_amount = MoneyField(_("立项财政资金（元）"))
+    start_date = models.DateField(_("开始日期"), null=True, blank=True)
+    end_date = models.DateField(_("结束日期"), null=True, blank=True)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.ESTABLISHED)
+    established_at = models.DateTimeField(_("立项时间"))
+    established_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("立项操作人"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    source = models.CharField(_("立项依据"), max_length=200, blank=True, help_text=_("如立项清单编号"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("立项项目")
+        verbose_name_plural = _("立项项目")
+        ordering = ["-established_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(granted_amount__gt=0), name="project_granted_positive"),
+            models.CheckConstraint(condition=Q(state__in=["established"]), name="project_state_valid"),
+        ]
+        indexes = [models.Index(fields=["established_at"], name="project_established")]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"

@@ -28,12 +28,14 @@ from .models import (
     ApplicationVersion,
     Attachment,
     AttachmentKind,
+    AvoidanceRequest,
     BudgetLine,
     Call,
     CallDocument,
     FormalReview,
     Partner,
     PerformanceTarget,
+    Project,
     TeamMember,
 )
 from .signals import application_transitioned, call_transitioned
@@ -67,6 +69,8 @@ APPLICATION_WORKFLOW = Workflow(
             A.WITHDRAWN,
             gettext_lazy("撤回"),
         ),
+        T("approve", [A.ACCEPTED], A.APPROVED, gettext_lazy("立项")),
+        T("not_approve", [A.ACCEPTED], A.NOT_APPROVED, gettext_lazy("不予立项")),
     ],
 )
 
@@ -1054,3 +1058,113 @@ def withdraw_application(*, actor: User, application_id: int, reason: str = "") 
 
     return _application_transition("withdraw", actor=actor, application_id=application_id, reason=reason, after=after)
 
+
+
+# ---- 不适宜专家 ---------------------------------------------------------------------------------
+
+
+def set_avoidance_requests(*, actor: User, application_id: int, requests: list[dict]) -> Application:
+    """Replace the application's 不适宜专家 list: at most three, each with name, workplace and reason."""
+    rows = []
+    errors = []
+    for i, raw in enumerate(requests, start=1):
+        name = " ".join((raw.get("name") or "").split())
+        org_name = " ".join((raw.get("organization_name") or "").split())
+        reason = (raw.get("reason") or "").strip()
+        if not (name or org_name or reason):
+            continue
+        if not name or not org_name or not reason:
+            errors.append(_("第%(n)d位不适宜专家的姓名、工作单位和理由都必须填写。") % {"n": i})
+        rows.append((name, org_name, reason))
+    if len(rows) > AvoidanceRequest.MAX_PER_APPLICATION:
+        errors.append(_("不适宜评审专家最多填写%(n)d位。") % {"n": AvoidanceRequest.MAX_PER_APPLICATION})
+    if len({(n, o) for n, o, _r in rows}) != len(rows):
+        errors.append(_("不适宜评审专家有重复。"))
+    if errors:
+        raise InvalidInput(errors, code="avoidance")
+    with transaction.atomic():
+        app = _lock_editable(actor, application_id)
+        AvoidanceRequest.objects.filter(application=app).delete()
+        objs = [
+            AvoidanceRequest(application=app, name=n, organization_name=o, reason=r, position=i)
+            for i, (n, o, r) in enumerate(rows)
+        ]
+        for obj in objs:
+            _clean(obj, exclude=["application"])
+        AvoidanceRequest.objects.bulk_create(objs)
+        app.save(update_fields=["updated_at"])
+    return app
+
+
+# ---- 立项 ------------------------------------------------------------------------------------------
+
+
+def _project_number(app: Application) -> str:
+    base = f"{app.call.year}-{app.call.program.code.upper()}-L"
+    seq = Project.objects.filter(number__startswith=base).count() + 1
+    number = f"{base}{seq:04d}"
+    while Project.objects.filter(number=number).exists():
+        seq += 1
+        number = f"{base}{seq:04d}"
+    return number
+
+
+def establish_project(
+    *, actor, application_id: int, granted_amount: Decimal, source: str = "", reason: str = ""
+) -> Project:
+    """立项: an accepted application becomes a Project with its granted amount (called by the experts app
+    when a 立项 list is approved; the caller has checked who may do it)."""
+    granted_amount = Decimal(granted_amount)
+    if granted_amount <= 0:
+        raise InvalidInput(_("立项财政资金必须大于零。"))
+    created = {}
+
+    def apply(locked):
+        locked.decided_at = locked.decided_at or timezone.now()
+        return []
+
+    def after(locked, from_state):
+        fiscal, _self = budget_totals(locked)
+        created["project"] = Project.objects.create(
+            application=locked,
+            call=locked.call,
+            organization=locked.organization,
+            number=_project_number(locked),
+            title=locked.title,
+            leader_name=locked.leader_name,
+            requested_amount=fiscal,
+            granted_amount=granted_amount,
+            start_date=locked.start_date,
+            end_date=locked.end_date,
+            established_at=timezone.now(),
+            established_by=actor if getattr(actor, "is_authenticated", False) else None,
+            source=source[:200],
+        )
+        _notify_application(
+            locked, "approve", _owner_recipients(locked), MessageKind.APPLICATION_APPROVED,
+            _("已立项：%(t)s") % {"t": locked.title},
+            _("申报书《%(t)s》（%(no)s）已批准立项，立项财政资金 %(amount)s 元，项目编号 %(pno)s。")
+            % {"t": locked.title, "no": locked.number, "amount": granted_amount,
+               "pno": created["project"].number},
+        )
+
+    _application_transition(
+        "approve", actor=actor, application_id=application_id, reason=reason, apply=apply,
+        data={"granted_amount": str(granted_amount), "source": source}, after=after,
+    )
+    return created["project"]
+
+
+def decline_funding(*, actor, application_id: int, reason: str = "") -> Application:
+    """未立项: an accepted application that did not make the approved 立项 list."""
+
+    def after(locked, from_state):
+        _notify_application(
+            locked, "not_approve", _owner_recipients(locked), MessageKind.APPLICATION_NOT_APPROVED,
+            _("未立项：%(t)s") % {"t": locked.title},
+            _("申报书《%(t)s》（%(no)s）经专家评审和立项公示，未列入本批立项。") % {"t": locked.title, "no": locked.number},
+        )
+
+    return _application_transition(
+        "not_approve", actor=actor, application_id=application_id, reason=reason, after=after
+    )

@@ -109,6 +109,8 @@ BUREAU_STATES = (
     Application.State.ACCEPTED,
     Application.State.RETURNED,
     Application.State.REJECTED,
+    Application.State.APPROVED,
+    Application.State.NOT_APPROVED,
 )
 
 

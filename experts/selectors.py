@@ -1,0 +1,279 @@
+"""Reads scoped to what the user may see: the expert sees their own invitations and, once accepted, the
+material of what they review; the bureau sees rounds, conflicts, progress and rankings; the public sees
+立项 lists under 公示."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.roles import Role
+
+from .aggregation import ItemScore, score_item
+from .models import (
+    Assignment,
+    Draw,
+    Expert,
+    FundingList,
+    FundingListEntry,
+    Objection,
+    Review,
+    ReviewItem,
+    ReviewRound,
+    Score,
+)
+
+AS = Assignment.State
+
+
+def is_bureau(user) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.has_role(Role.OFFICER)
+                                           or user.has_role(Role.SUPERVISOR)))
+
+
+def expert_of(user) -> Expert | None:
+    if not user.is_authenticated:
+        return None
+    return Expert.objects.filter(user=user).first()
+
+
+# ---- the expert's own view --------------------------------------------------------------------------
+
+
+def assignments_for_expert(user) -> QuerySet[Assignment]:
+    """Every invitation of the user's expert profile (none for anyone else)."""
+    if not user.is_authenticated or not user.has_role(Role.EXPERT):
+        return Assignment.objects.none()
+    return (
+        Assignment.objects.filter(expert__user=user)
+        .select_related("round", "item", "item__panel")
+        .order_by("-invited_at", "-id")
+    )
+
+
+def invitation_for_expert(user, assignment_id) -> Assignment:
+    """One of the user's invitations, in any state (404 otherwise)."""
+    try:
+        return assignments_for_expert(user).get(pk=assignment_id)
+    except (Assignment.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+def review_task_for_expert(user, assignment_id) -> Assignment:
+    """An accepted (or submitted) assignment of the user: only then may the material be read (404 otherwise)."""
+    try:
+        return (
+            assignments_for_expert(user)
+            .filter(state__in=[AS.ACCEPTED, AS.SUBMITTED])
+            .select_related("round__call", "commitment")
+            .prefetch_related("round__criteria")
+            .get(pk=assignment_id)
+        )
+    except (Assignment.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+def review_of(assignment: Assignment) -> Review | None:
+    try:
+        return Review.objects.prefetch_related(Prefetch("scores", queryset=Score.objects.select_related("criterion"))
+                                               ).get(assignment=assignment)
+    except Review.DoesNotExist:
+        return None
+
+
+# ---- the bureau's view ---------------------------------------------------------------------------------
+
+
+def rounds_visible_to(user) -> QuerySet[ReviewRound]:
+    if not is_bureau(user):
+        return ReviewRound.objects.none()
+    return ReviewRound.objects.select_related("call", "created_by").annotate(
+        item_count=Count("items", distinct=True)
+    ).order_by("-created_at", "-id")
+
+
+def round_for(user, round_id) -> ReviewRound:
+    try:
+        return rounds_visible_to(user).get(pk=round_id)
+    except (ReviewRound.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+def experts_visible_to(user) -> QuerySet[Expert]:
+    if not is_bureau(user):
+        return Expert.objects.none()
+    return Expert.objects.select_related("user", "organization").order_by("name", "id")
+
+
+def round_progress(rnd: ReviewRound) -> list[dict]:
+    """Per item: how many invitations are in each state (two queries however many items)."""
+    items = list(rnd.items.select_related("panel").order_by("panel__discipline_prefix", "id"))
+    counts = defaultdict(lambda: defaultdict(int))
+    for row in rnd.assignments.values("item_id", "state").annotate(n=Count("id")):
+        counts[row["item_id"]][row["state"]] = row["n"]
+    out = []
+    for item in items:
+        c = counts[item.pk]
+        active = c[AS.INVITED] + c[AS.ACCEPTED] + c[AS.SUBMITTED]
+        out.append({"item": item, "counts": dict(c), "active": active, "submitted": c[AS.SUBMITTED],
+                    "missing": max(0, rnd.experts_per_item - active)})
+    return out
+
+
+def item_assignments(rnd: ReviewRound) -> QuerySet[Assignment]:
+    return rnd.assignments.select_related("expert", "item", "draw").order_by("item_id", "invited_at", "id")
+
+
+def draws_of(rnd: ReviewRound) -> QuerySet[Draw]:
+    return rnd.draws.select_related("created_by").order_by("-created_at", "-id")
+
+
+@dataclass
+class RankingRow:
+    rank: int | None
+    item: ReviewItem
+    result: ItemScore
+    requested: Decimal
+    cumulative: Decimal
+    within_budget: bool
+    recommendations: dict[str, int] = field(default_factory=dict)
+    #: expert names flagged for deviating from the others (expert id → (name, total, others' mean, gap))
+    deviations: list[tuple[str, Decimal, Decimal, Decimal]] = field(default_factory=list)
+
+    @property
+    def insufficient(self) -> bool:
+        return self.result.count < 3
+
+
+def ranking(rnd: ReviewRound) -> list[RankingRow]:
+    """The items ranked by their aggregated score (the round's method), with the running total of the fiscal
+    request against the call budget. Items without scores come last, unranked. Two queries."""
+    items = list(rnd.items.all())
+    totals = defaultdict(dict)
+    recs = defaultdict(lambda: defaultdict(int))
+    names = {}
+    for a in (Assignment.objects.filter(round=rnd, state=AS.SUBMITTED)
+              .select_related("review", "expert").only("item_id", "expert_id", "expert__name", "review__total",
+                                                       "review__recommendation")):
+        totals[a.item_id][a.expert_id] = a.review.total
+        recs[a.item_id][a.review.recommendation] += 1
+        names[a.expert_id] = a.expert.name
+    scored = []
+    for item in items:
+        result = score_item(rnd.aggregation, totals[item.pk], dispersion_threshold=rnd.dispersion_threshold,
+                            deviation_threshold=rnd.deviation_threshold)
+        scored.append((item, result))
+    scored.sort(key=lambda p: (p[1].score is None, -(p[1].score or 0), p[1].std_dev, p[0].pk))
+    budget = rnd.call.total_budget if rnd.call_id else None
+    rows, cumulative, rank = [], Decimal("0.00"), 0
+    for item, result in scored:
+        if result.score is not None:
+            rank += 1
+            cumulative += item.requested_amount
+        rows.append(RankingRow(
+            rank=rank if result.score is not None else None,
+            item=item,
+            result=result,
+            requested=item.requested_amount,
+            cumulative=cumulative,
+            within_budget=budget is None or (result.score is not None and cumulative <= budget),
+            recommendations=dict(recs[item.pk]),
+            deviations=[(names[eid], *vals) for eid, vals in result.deviations.items()],
+        ))
+    return rows
+
+
+def expert_evaluation(experts=None) -> list[dict]:
+    """Per expert: invitations, on-time rate, decline rate, mean deviation from the others' mean."""
+    qs = experts if experts is not None else Expert.objects.all()
+    experts = list(qs.order_by("name", "id"))
+    stats = {e.pk: {"expert": e, "invited": 0, "declined": 0, "expired": 0, "submitted": 0, "on_time": 0,
+                    "deviation_sum": Decimal(0), "deviation_n": 0} for e in experts}
+    rows = Assignment.objects.filter(expert__in=experts).values_list(
+        "expert_id", "state", "submitted_at", "round__review_deadline", "item_id")
+    item_ids = set()
+    for expert_id, state, submitted_at, deadline, item_id in rows:
+        s = stats[expert_id]
+        s["invited"] += 1
+        if state == AS.DECLINED:
+            s["declined"] += 1
+        elif state == AS.EXPIRED:
+            s["expired"] += 1
+        elif state == AS.SUBMITTED:
+            s["submitted"] += 1
+            item_ids.add(item_id)
+            if submitted_at and submitted_at <= deadline:
+                s["on_time"] += 1
+    by_item = defaultdict(dict)
+    for item_id, expert_id, total in Assignment.objects.filter(item_id__in=item_ids, state=AS.SUBMITTED).values_list(
+        "item_id", "expert_id", "review__total"
+    ):
+        by_item[item_id][expert_id] = total
+    for totals in by_item.values():
+        if len(totals) < 2:
+            continue
+        whole = sum(totals.values(), Decimal(0))
+        for expert_id, total in totals.items():
+            if expert_id in stats:
+                others = (whole - total) / (len(totals) - 1)
+                stats[expert_id]["deviation_sum"] += abs(total - others)
+                stats[expert_id]["deviation_n"] += 1
+    out = []
+    for s in stats.values():
+        answered = s["invited"]
+        s["on_time_rate"] = (Decimal(s["on_time"]) / s["submitted"] * 100).quantize(Decimal("0.1")) if s["submitted"] else None
+        s["decline_rate"] = (
+            (Decimal(s["declined"] + s["expired"]) / answered * 100).quantize(Decimal("0.1")) if answered else None
+        )
+        s["mean_deviation"] = (s["deviation_sum"] / s["deviation_n"]).quantize(Decimal("0.01")) if s["deviation_n"] else None
+        out.append(s)
+    return out
+
+
+# ---- 立项 lists and 公示 ----------------------------------------------------------------------------------
+
+
+def funding_list_entries(fl: FundingList) -> QuerySet[FundingListEntry]:
+    return fl.entries.select_related("item").order_by("rank", "id")
+
+
+def public_funding_lists() -> QuerySet[FundingList]:
+    """Lists under 公示 or approved after it (the public page)."""
+    return (
+        FundingList.objects.filter(state__in=[FundingList.State.PUBLICIZING, FundingList.State.APPROVED])
+        .select_related("round", "round__call")
+        .order_by("-publicity_start", "-id")
+    )
+
+
+def public_funding_list(pk) -> FundingList:
+    try:
+        return public_funding_lists().get(pk=pk)
+    except (FundingList.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+def objections_of(fl: FundingList) -> QuerySet[Objection]:
+    return fl.objections.select_related("entry__item", "resolved_by").order_by("-created_at", "-id")
+
+
+def funding_lists_awaiting_signoff() -> QuerySet[FundingList]:
+    return FundingList.objects.filter(state=FundingList.State.PENDING_SIGNOFF).select_related("round", "built_by")
+
+
+def publicity_open(fl: FundingList, now=None) -> bool:
+    today = timezone.localdate(now or timezone.now())
+    return (fl.state == FundingList.State.PUBLICIZING and fl.publicity_start is not None
+            and fl.publicity_start <= today <= fl.publicity_end)
+
+
+def open_objection_count(fl: FundingList) -> int:
+    return fl.objections.filter(state=Objection.State.OPEN).count()
+
+
+

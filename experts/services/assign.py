@@ -1,0 +1,470 @@
+"""Who may review what (eligibility), and the three ways of assigning: random draw, optimal, manual.
+
+Every way goes through ``eligibility``: an active expert in the item's discipline, with no conflict of
+interest, under the annual cap, available until the review deadline and not already asked for that item.
+Each run is a ``Draw`` row (method, seed, the candidate snapshot that lets anyone replay a random draw),
+creates the invitations and the alternates, writes an audit event and notifies the experts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.workflow import record_audit
+from activity.messaging import MessageKind
+from activity.services import notify
+
+from ..assignment import AssignmentProblem, greedy_assignment, optimal_assignment, random_draw
+from ..conflicts import ConflictChecker
+from ..models import Alternate, Assignment, Draw, Expert, ReviewItem, ReviewRound, Unavailability, split_terms
+from ..subjects import SubjectProfile, adapter_for
+
+R = ReviewRound.State
+AS = Assignment.State
+#: how long a replacement expert has to answer, at least (capped by the review deadline)
+REPLACEMENT_RESPONSE_TIME = datetime.timedelta(days=2)
+
+
+# ---- matching ---------------------------------------------------------------------------------------
+
+
+def discipline_root(code: str) -> str:
+    """The first-level discipline (一级学科) of a GB/T 13745 code: its first three digits."""
+    return "".join(ch for ch in (code or "") if ch.isalnum())[:3]
+
+
+def discipline_affinity(item_code: str, expert_codes: list[str]) -> float | None:
+    """0.5 for the same discipline (one code extends the other), 0.3 for the same first-level discipline,
+    None when the expert is in another field. An item without a code matches everyone at 0.2."""
+    if not item_code:
+        return 0.2
+    item = item_code.strip()
+    root = discipline_root(item)
+    best = None
+    for code in expert_codes or ():
+        code = str(code).strip()
+        if not code:
+            continue
+        if item.startswith(code) and len(code) > 3 or code.startswith(item):
+            return 0.5
+        if discipline_root(code) == root:
+            best = 0.3
+    return best
+
+
+def keyword_affinity(item_keywords: list[str], expert_keywords: list[str]) -> float:
+    a = {k.casefold() for k in item_keywords}
+    b = {k.casefold() for k in expert_keywords}
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def affinity(item: ReviewItem | SubjectProfile, expert: Expert) -> float | None:
+    d = discipline_affinity(item.discipline_code, expert.discipline_codes)
+    if d is None:
+        return None
+    return round(d + 0.5 * keyword_affinity(split_terms(item.keywords), expert.keyword_list), 3)
+
+
+# ---- eligibility -------------------------------------------------------------------------------------
+
+
+def year_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime(day.year, 1, 1, tzinfo=tz)
+    return start, datetime.datetime(day.year + 1, 1, 1, tzinfo=tz)
+
+
+def annual_load(expert_ids, day: datetime.date) -> dict[int, int]:
+    """Reviews each expert holds this calendar year (invited, accepted or submitted)."""
+    start, end = year_bounds(day)
+    rows = (
+        Assignment.objects.filter(expert_id__in=list(expert_ids), state__in=Assignment.ACTIVE_STATES,
+                                  invited_at__gte=start, invited_at__lt=end)
+        .values("expert_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["expert_id"]: r["n"] for r in rows}
+
+
+def unavailable_experts(expert_ids, start: datetime.date, end: datetime.date) -> dict[int, str]:
+    rows = Unavailability.objects.filter(expert_id__in=list(expert_ids), start_date__lte=end, end_date__gte=start)
+    out = {}
+    for u in rows:
+        out.setdefault(u.expert_id, _("%(start)s 至 %(end)s 不可参评") % {"start": u.start_date, "end": u.end_date})
+    return out
+
+
+@dataclass
+class Eligibility:
+    """For each item: the eligible experts with their affinity, and why the others in its discipline are not."""
+
+    items: list[ReviewItem]
+    experts: dict[int, Expert]
+    candidates: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    excluded: dict[int, dict[int, list[str]]] = field(default_factory=dict)
+    capacity: dict[int, int] = field(default_factory=dict)
+    load: dict[int, int] = field(default_factory=dict)
+    need: dict[int, int] = field(default_factory=dict)
+
+
+def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=None) -> Eligibility:
+    """Hard constraints for assigning experts to ``items`` of ``rnd`` (see module docstring)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if experts is None:
+        experts = Expert.objects.filter(status=Expert.Status.ACTIVE).select_related("organization").order_by("id")
+    experts = {e.pk: e for e in experts}
+    checker = ConflictChecker(experts.values())
+    load = annual_load(experts, today)
+    capacity = {pk: max(0, e.annual_cap - load.get(pk, 0)) for pk, e in experts.items()}
+    away = unavailable_experts(experts, today, timezone.localdate(rnd.review_deadline))
+    profiles = adapter_for(rnd.kind).profiles(i.subject_id for i in items)
+    asked = defaultdict(set)  # item → experts already asked (any state: nobody is asked twice)
+    active = defaultdict(int)
+    for item_id, expert_id, state in Assignment.objects.filter(item__in=items).values_list(
+        "item_id", "expert_id", "state"
+    ):
+        asked[item_id].add(expert_id)
+        if state in Assignment.ACTIVE_STATES:
+            active[item_id] += 1
+    result = Eligibility(items=items, experts=experts, capacity=capacity, load=load)
+    for item in items:
+        profile = profiles.get(item.subject_id)
+        cands, excluded = [], {}
+        for pk, expert in experts.items():
+            a = affinity(item, expert)
+            if a is None:
+                continue
+            reasons = checker.reasons(pk, profile) if profile is not None else []
+            if pk in asked[item.pk]:
+                reasons.append(_("已邀请过该专家评审此项"))
+            if capacity[pk] <= 0:
+                reasons.append(_("本年度评审任务已达上限（%(cap)d项）") % {"cap": expert.annual_cap})
+            if pk in away:
+                reasons.append(away[pk])
+            if reasons:
+                excluded[pk] = reasons
+            else:
+                cands.append((pk, a))
+        result.candidates[item.pk] = cands
+        result.excluded[item.pk] = excluded
+        result.need[item.pk] = max(0, rnd.experts_per_item - active[item.pk])
+    return result
+
+
+def why_not(rnd: ReviewRound, item: ReviewItem, expert: Expert, *, now=None) -> list[str]:
+    """Every reason ``expert`` may not be put on ``item`` now (empty: allowed). Discipline is not required
+    here: an officer may pick an expert from a neighbouring field by hand."""
+    if expert.status != Expert.Status.ACTIVE:
+        return [_("专家状态为“%(status)s”，不能参加评审") % {"status": expert.get_status_display()}]
+    el = eligibility(rnd, [item], now=now, experts=[expert])
+    if any(pk == expert.pk for pk, _a in el.candidates[item.pk]):
+        return []
+    reasons = el.excluded[item.pk].get(expert.pk)
+    if reasons is not None:
+        return reasons
+    # Only the discipline kept the expert out: re-run the other checks without it.
+    checker = ConflictChecker([expert])
+    profile = adapter_for(rnd.kind).profiles([item.subject_id]).get(item.subject_id)
+    reasons = checker.reasons(expert.pk, profile) if profile is not None else []
+    if Assignment.objects.filter(item=item, expert=expert).exists():
+        reasons.append(_("已邀请过该专家评审此项"))
+    if el.capacity[expert.pk] <= 0:
+        reasons.append(_("本年度评审任务已达上限（%(cap)d项）") % {"cap": expert.annual_cap})
+    today = timezone.localdate(now or timezone.now())
+    away = unavailable_experts([expert.pk], today, timezone.localdate(rnd.review_deadline))
+    if expert.pk in away:
+        reasons.append(away[expert.pk])
+    return reasons
+
+
+# ---- running a draw ----------------------------------------------------------------------------------
+
+
+def _require_bureau(actor) -> None:
+    if actor is not None and not actor.has_perm("experts.manage_rounds"):
+        raise PermissionRefused(_("只有科技局业务人员可以组织专家评审。"))
+
+
+def _lock_round(round_id: int, *states) -> ReviewRound:
+    rnd = ReviewRound.objects.select_for_update(of=("self",)).select_related("call").get(pk=round_id)
+    if states and rnd.state not in states:
+        raise TransitionRefused(
+            _("评审轮次当前状态为“%(state)s”，不能进行此操作。") % {"state": rnd.get_state_display()}
+        )
+    return rnd
+
+
+def _problem(el: Eligibility, items: list[ReviewItem]):
+    expert_ids = sorted(el.experts)
+    index = {pk: i for i, pk in enumerate(expert_ids)}
+    candidates = [[(index[pk], a) for pk, a in el.candidates[item.pk]] for item in items]
+    need = [max(1, el.need[item.pk]) for item in items]
+    problem = AssignmentProblem(
+        candidates,
+        [el.capacity[pk] for pk in expert_ids],
+        need,
+        prior_load=[el.load.get(pk, 0) for pk in expert_ids],
+    )
+    return problem, expert_ids
+
+
+def solve(method: str, el: Eligibility, items: list[ReviewItem], seed: int | None = None):
+    """Run one method on the eligible pairs; returns the engine's result and the expert ids by index."""
+    problem, expert_ids = _problem(el, items)
+    if method == Draw.Method.RANDOM or method == Draw.Method.REPLACEMENT:
+        return random_draw(problem, seed), expert_ids
+    if method == Draw.Method.OPTIMAL:
+        return optimal_assignment(problem), expert_ids
+    if method == "greedy":
+        return greedy_assignment(problem), expert_ids
+    raise ValueError(method)
+
+
+def _items_needing(rnd: ReviewRound, el: Eligibility) -> list[ReviewItem]:
+    return [item for item in el.items if el.need[item.pk] > 0]
+
+
+def respond_by_for(rnd: ReviewRound, now) -> datetime.datetime:
+    if rnd.response_deadline > now:
+        return rnd.response_deadline
+    return min(rnd.review_deadline, now + REPLACEMENT_RESPONSE_TIME)
+
+
+def _invite(rnd, draw, pairs, now) -> list[Assignment]:
+    """Create the invitations ``pairs`` = [(item, expert_id, affinity)] of ``draw``; notify each expert once."""
+    respond_by = respond_by_for(rnd, now)
+    objs = [
+        Assignment(round=rnd, item=item, expert_id=expert_id, draw=draw, affinity=aff, invited_at=now,
+                   respond_by=respond_by)
+        for item, expert_id, aff in pairs
+    ]
+    Assignment.objects.bulk_create(objs, batch_size=2000)
+    per_expert = defaultdict(int)
+    for obj in objs:
+        per_expert[obj.expert_id] += 1
+    users = {e.pk: e.user for e in Expert.objects.filter(pk__in=list(per_expert)).select_related("user")}
+    for expert_id, count in per_expert.items():
+        notify(
+            [users[expert_id]],
+            kind=MessageKind.REVIEW_INVITED,
+            title=_("评审邀请：%(round)s") % {"round": rnd.name},
+            body=_("您收到%(n)d项评审邀请（%(round)s），请在 %(due)s 前登录专家工作台接受或谢绝，并签署评审承诺书。")
+            % {"n": count, "round": rnd.name, "due": timezone.localtime(respond_by).strftime("%Y-%m-%d %H:%M")},
+            link=reverse("experts:invitations"),
+            target=rnd,
+            dedupe_key=f"draw:{draw.pk}:invited",
+        )
+    return objs
+
+
+def _store_alternates(draw, items, result, expert_ids, el) -> int:
+    item_ids = [i.pk for i in items]
+    Alternate.objects.filter(item_id__in=item_ids, used_at__isnull=True).delete()
+    aff = {(item.pk, pk): a for item in items for pk, a in el.candidates[item.pk]}
+    rows = []
+    for idx, item in enumerate(items):
+        for rank, e in enumerate(result.alternates.get(idx, []), start=1):
+            pk = expert_ids[e]
+            rows.append(Alternate(item=item, expert_id=pk, draw=draw, rank=rank, affinity=aff[(item.pk, pk)]))
+    Alternate.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+@dataclass
+class DrawOutcome:
+    draw: Draw
+    invited: int
+    needed: int
+    shortfall: dict[int, int]  # item id → experts still missing
+
+
+def run_draw(*, actor, round_id: int, method: str, seed: int | None = None, panel_id: int | None = None,
+             item_ids=None, now=None) -> DrawOutcome:
+    """Random draw (随机抽取) or optimal assignment (智能匹配) for the items of a round still short of experts."""
+    if method not in (Draw.Method.RANDOM, Draw.Method.OPTIMAL):
+        raise InvalidInput(_("请选择抽取方式。"))
+    _require_bureau(actor)
+    now = now or timezone.now()
+    if method == Draw.Method.RANDOM and seed is None:
+        seed = secrets.randbelow(2**31)
+    with transaction.atomic():
+        rnd = _lock_round(round_id, R.REVIEWING)
+        if now >= rnd.review_deadline:
+            raise TransitionRefused(_("评审截止时间已过，不能再抽取专家。"))
+        items = rnd.items.order_by("id")
+        if panel_id:
+            items = items.filter(panel_id=panel_id)
+        if item_ids is not None:
+            items = items.filter(pk__in=list(item_ids))
+        el = eligibility(rnd, list(items), now=now)
+        todo = _items_needing(rnd, el)
+        if not todo:
+            raise InvalidInput(_("所选评审对象均已配齐专家，无需抽取。"), code="nothing_to_draw")
+        result, expert_ids = solve(method, el, todo, seed)
+        pairs = []
+        aff = {(item.pk, pk): a for item in todo for pk, a in el.candidates[item.pk]}
+        for idx, item in enumerate(todo):
+            for e in result.assignments[idx]:
+                pairs.append((item, expert_ids[e], aff[(item.pk, expert_ids[e])]))
+        shortfall = {todo[idx].pk: n for idx, n in result.shortfall.items()}
+        snapshot = {}
+        if method == Draw.Method.RANDOM:
+            snapshot = {
+                "items": [i.pk for i in todo],
+                "experts": expert_ids,
+                "candidates": [[pk for pk, _a in el.candidates[item.pk]] for item in todo],
+                "affinity": [[a for _pk, a in el.candidates[item.pk]] for item in todo],
+                "capacities": [el.capacity[pk] for pk in expert_ids],
+                "prior_load": [el.load.get(pk, 0) for pk in expert_ids],
+                "need": [max(1, el.need[i.pk]) for i in todo],
+            }
+        draw = Draw.objects.create(
+            round=rnd,
+            panel_id=panel_id,
+            method=method,
+            seed=seed if method == Draw.Method.RANDOM else None,
+            created_by=actor,
+            candidates=snapshot,
+            summary={
+                "items": len(todo),
+                "invited": len(pairs),
+                "needed": result.needed,
+                "shortfall": {str(k): v for k, v in shortfall.items()},
+                "total_affinity": round(result.total_affinity, 3),
+                "status": result.status,
+            },
+        )
+        _invite(rnd, draw, pairs, now)
+        _store_alternates(draw, todo, result, expert_ids, el)
+        record_audit(
+            actor=actor, verb=f"draw_{method}", target=rnd, data={"draw": draw.pk, "seed": seed,
+                                                                  "invited": len(pairs),
+                                                                  "shortfall": len(shortfall)},
+        )
+    return DrawOutcome(draw=draw, invited=len(pairs), needed=result.needed, shortfall=shortfall)
+
+
+def replay_draw(draw: Draw) -> bool:
+    """Re-run a stored random draw from its seed and candidate snapshot; True when it gives the same experts."""
+    snap = draw.candidates
+    if draw.method != Draw.Method.RANDOM or not snap:
+        return False
+    experts = snap["experts"]
+    index = {pk: i for i, pk in enumerate(experts)}
+    candidates = [
+        [(index[pk], a) for pk, a in zip(pks, affs, strict=True)]
+        for pks, affs in zip(snap["candidates"], snap["affinity"], strict=True)
+    ]
+    problem = AssignmentProblem(candidates, snap["capacities"], snap["need"], prior_load=snap["prior_load"])
+    result = random_draw(problem, draw.seed)
+    expected = {(item_pk, experts[e]) for idx, item_pk in enumerate(snap["items"]) for e in result.assignments[idx]}
+    actual = set(draw.assignments.values_list("item_id", "expert_id"))
+    return expected == actual
+
+
+def assign_manually(*, actor, round_id: int, item_id: int, expert_id: int, now=None) -> Assignment:
+    """人工指定: refused with every reason that applies (conflict, cap, availability, asked before)."""
+    _require_bureau(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        rnd = _lock_round(round_id, R.REVIEWING)
+        item = ReviewItem.objects.get(pk=item_id, round=rnd)
+        expert = Expert.objects.select_related("organization", "user").get(pk=expert_id)
+        reasons = why_not(rnd, item, expert, now=now)
+        if reasons:
+            raise InvalidInput(
+                [_("不能指定%(name)s评审此项：") % {"name": expert.name} + "；".join(reasons)], code="conflict"
+            )
+        a = affinity(item, expert) or 0.0
+        draw = Draw.objects.create(round=rnd, method=Draw.Method.MANUAL, created_by=actor,
+                                   summary={"items": 1, "invited": 1, "item": item.pk, "expert": expert.pk})
+        (assignment,) = _invite(rnd, draw, [(item, expert.pk, a)], now)
+        record_audit(actor=actor, verb="assign_manual", target=rnd,
+                     data={"draw": draw.pk, "item": item.pk, "expert": expert.pk})
+    return assignment
+
+
+# ---- replacement -----------------------------------------------------------------------------------------
+
+
+def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
+    """After a decline or an expiry: the next eligible alternate, else a new random draw for that item.
+
+    Idempotent (a task may run twice): an assignment is replaced once. The officer is told either way.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        old = Assignment.objects.select_related("round", "item", "expert").get(pk=assignment_id)
+        rnd = _lock_round(old.round_id)
+        old = Assignment.objects.select_for_update(of=("self",)).select_related("item", "expert").get(pk=assignment_id)
+        if old.state not in (AS.DECLINED, AS.EXPIRED) or old.replaced_at is not None:
+            return None
+        old.replaced_at = now
+        new = None
+        officer_note = ""
+        if rnd.state == R.REVIEWING and now < rnd.review_deadline:
+            el = eligibility(rnd, [old.item], now=now)
+            if el.need[old.item.pk] > 0:
+                eligible = dict(el.candidates[old.item.pk])
+                for alt in Alternate.objects.filter(item=old.item, used_at__isnull=True).order_by("rank", "id"):
+                    if alt.expert_id in eligible:
+                        draw = Draw.objects.create(
+                            round=rnd, method=Draw.Method.REPLACEMENT, summary={"item": old.item.pk, "from": "alternate",
+                                                                               "replaces": old.pk},
+                            note=_("备选专家第%(rank)d顺位") % {"rank": alt.rank},
+                        )
+                        (new,) = _invite(rnd, draw, [(old.item, alt.expert_id, eligible[alt.expert_id])], now)
+                        alt.used_at = now
+                        alt.save(update_fields=["used_at"])
+                        break
+                if new is None and eligible:
+                    seed = secrets.randbelow(2**31)
+                    el.need[old.item.pk] = 1
+                    result, expert_ids = solve(Draw.Method.RANDOM, el, [old.item], seed)
+                    chosen = result.assignments[0]
+                    if chosen:
+                        pk = expert_ids[chosen[0]]
+                        draw = Draw.objects.create(
+                            round=rnd, method=Draw.Method.REPLACEMENT, seed=seed,
+                            summary={"item": old.item.pk, "from": "draw", "replaces": old.pk},
+                            note=_("备选专家已用尽，重新随机抽取"),
+                        )
+                        (new,) = _invite(rnd, draw, [(old.item, pk, eligible[pk])], now)
+                if new is None:
+                    officer_note = _("没有符合条件的专家可替补，请人工指定。")
+        old.replacement = new
+        old.save(update_fields=["replaced_at", "replacement", "updated_at"])
+        record_audit(actor=None, verb="replace", target=old,
+                     data={"replacement": new.pk if new else None, "expert": new.expert_id if new else None})
+        what = _("谢绝") if old.state == AS.DECLINED else _("逾期未答复")
+        if new is not None:
+            body = _("%(expert)s %(what)s评审“%(item)s”，已由 %(new)s 替补。") % {
+                "expert": old.expert.name, "what": what, "item": old.item, "new": new.expert.name}
+            kind = MessageKind.REVIEW_REPLACED
+        else:
+            body = _("%(expert)s %(what)s评审“%(item)s”。") % {"expert": old.expert.name, "what": what,
+                                                              "item": old.item} + officer_note
+            kind = MessageKind.REVIEW_SHORTFALL if officer_note else MessageKind.REVIEW_INVITATION_DECLINED
+        notify(
+            [rnd.created_by],
+            kind=kind,
+            title=_("评审专家变动：%(round)s") % {"round": rnd.name},
+            body=body,
+            link=reverse("experts:round_detail", args=[rnd.pk]),
+            target=rnd,
+            dedupe_key=f"assignment:{old.pk}:replaced",
+        )
+    return new

@@ -1,0 +1,259 @@
+"""Review rounds: set up (rubric, items, panels), start, close."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.workflow import T, Workflow, record_audit, run_transition
+from projects.models import Call
+
+from ..models import Assignment, Criterion, Panel, ReviewItem, ReviewRound
+from ..subjects import adapter_for
+from .assign import discipline_root
+
+R = ReviewRound.State
+AS = Assignment.State
+
+ROUND_WORKFLOW = Workflow(
+    "experts.ReviewRound",
+    R,
+    [
+        T("start", [R.DRAFT], R.REVIEWING, gettext_lazy("开始评审")),
+        T("close", [R.REVIEWING], R.CLOSED, gettext_lazy("结束评审")),
+    ],
+)
+
+ROUND_FIELDS = ("name", "experts_per_item", "response_deadline", "review_deadline", "blind", "aggregation",
+                "dispersion_threshold", "deviation_threshold", "comment_threshold")
+#: what may still change once experts are reviewing (deadlines only move later)
+LIVE_FIELDS = ("name", "response_deadline", "review_deadline", "dispersion_threshold", "deviation_threshold")
+
+DEFAULT_RUBRIC = (
+    (gettext_lazy("技术创新性"), gettext_lazy("技术路线先进，创新点明确，具有自主知识产权前景"), Decimal("30")),
+    (gettext_lazy("研究基础与团队"), gettext_lazy("前期基础扎实，团队结构合理，负责人能力突出"), Decimal("20")),
+    (gettext_lazy("实施方案可行性"), gettext_lazy("研究内容、进度安排与考核指标科学可行"), Decimal("20")),
+    (gettext_lazy("经济社会效益"), gettext_lazy("产业化前景明确，预期效益可量化"), Decimal("20")),
+    (gettext_lazy("经费预算合理性"), gettext_lazy("预算与任务匹配，自筹资金落实"), Decimal("10")),
+)
+
+
+def _require_bureau(actor) -> None:
+    if not actor.has_perm("experts.manage_rounds"):
+        raise PermissionRefused(_("只有科技局业务人员可以组织专家评审。"))
+
+
+def _clean(rnd: ReviewRound) -> None:
+    try:
+        rnd.full_clean(exclude=["call", "created_by"])
+    except ValidationError as e:
+        raise InvalidInput([m for msgs in e.message_dict.values() for m in msgs]) from None
+
+
+def create_round(*, actor, call_id: int, data: dict, criteria: list[dict] | None = None) -> ReviewRound:
+    """A round for a call's accepted applications, with the default rubric unless one is given."""
+    _require_bureau(actor)
+    call = Call.objects.get(pk=call_id)
+    rnd = ReviewRound(call=call, created_by=actor, kind=ReviewRound.Kind.APPLICATION)
+    for f in ROUND_FIELDS:
+        if f in data:
+            setattr(rnd, f, data[f])
+    if not rnd.name:
+        rnd.name = _("%(call)s 专家评审") % {"call": call.title}
+    respond, review = default_deadlines()
+    rnd.response_deadline = rnd.response_deadline or respond
+    rnd.review_deadline = rnd.review_deadline or review
+    _clean(rnd)
+    with transaction.atomic():
+        rnd.save()
+        if criteria is None:
+            criteria = [{"name": str(n), "description": str(d), "max_score": m} for n, d, m in DEFAULT_RUBRIC]
+        _write_criteria(rnd, criteria)
+        record_audit(actor=actor, verb="create", target=rnd, to_state=rnd.state)
+    return rnd
+
+
+def update_round(*, actor, round_id: int, data: dict, now=None) -> ReviewRound:
+    _require_bureau(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        rnd = ReviewRound.objects.select_for_update(of=("self",)).get(pk=round_id)
+        if rnd.state == R.CLOSED:
+            raise TransitionRefused(_("评审已结束，不能修改。"))
+        allowed = ROUND_FIELDS if rnd.state == R.DRAFT else LIVE_FIELDS
+        changes = {}
+        for f in ROUND_FIELDS:
+            if f not in data or getattr(rnd, f) == data[f]:
+                continue
+            if f not in allowed:
+                raise InvalidInput(
+                    _("评审已开始，“%(field)s”不能再修改。") % {"field": ReviewRound._meta.get_field(f).verbose_name}
+                )
+            if rnd.state != R.DRAFT and f.endswith("deadline") and data[f] < getattr(rnd, f):
+                raise InvalidInput(_("评审已开始，截止时间只能延后。"))
+            changes[f] = (getattr(rnd, f), data[f])
+            setattr(rnd, f, data[f])
+        _clean(rnd)
+        rnd.save()
+        if "response_deadline" in changes:
+            # invitations still open follow the new response deadline
+            rnd.assignments.filter(state=AS.INVITED, respond_by__lt=rnd.response_deadline).update(
+                respond_by=rnd.response_deadline
+            )
+        if changes:
+            record_audit(actor=actor, verb="update", target=rnd,
+                         data={k: [str(a), str(b)] for k, (a, b) in changes.items()})
+    return rnd
+
+
+def _parse_max(value) -> Decimal:
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("满分必须是数字。")) from None
+    if not d.is_finite() or d <= 0 or d > 100 or d != d.quantize(Decimal("0.1")):
+        raise InvalidInput(_("每项指标的满分须大于0、不超过100，最多一位小数。"))
+    return d
+
+
+def _write_criteria(rnd: ReviewRound, criteria: list[dict]) -> None:
+    rows, names = [], set()
+    for i, c in enumerate(criteria):
+        name = (c.get("name") or "").strip()
+        if not name:
+            raise InvalidInput(_("评分指标名称不能为空。"))
+        if name in names:
+            raise InvalidInput(_("评分指标“%(name)s”重复。") % {"name": name})
+        names.add(name)
+        rows.append(Criterion(round=rnd, name=name, description=(c.get("description") or "").strip(),
+                              max_score=_parse_max(c.get("max_score")), position=i))
+    total = sum((r.max_score for r in rows), Decimal(0))
+    if total != 100:
+        raise InvalidInput(_("评分指标满分合计须为100分，当前为%(total)s分。") % {"total": total}, code="rubric_total")
+    Criterion.objects.filter(round=rnd).delete()
+    Criterion.objects.bulk_create(rows)
+
+
+def set_criteria(*, actor, round_id: int, criteria: list[dict]) -> ReviewRound:
+    _require_bureau(actor)
+    with transaction.atomic():
+        rnd = ReviewRound.objects.select_for_update(of=("self",)).get(pk=round_id)
+        if rnd.state != R.DRAFT:
+            raise TransitionRefused(_("评审已开始，评分指标不能再修改。"))
+        _write_criteria(rnd, criteria)
+        record_audit(actor=actor, verb="set_criteria", target=rnd,
+                     data={"criteria": [[c.get("name"), str(c.get("max_score"))] for c in criteria]})
+    return rnd
+
+
+def panel_name(prefix: str) -> str:
+    return _("%(code)s 学科组") % {"code": prefix} if prefix else _("未填学科代码")
+
+
+def add_items(*, actor, round_id: int) -> int:
+    """Take in every subject the round's kind accepts (a call's accepted applications) not yet in it, each
+    in the panel of its first-level discipline. Returns how many were added."""
+    _require_bureau(actor)
+    with transaction.atomic():
+        rnd = ReviewRound.objects.select_for_update(of=("self",)).select_related("call").get(pk=round_id)
+        if rnd.state == R.CLOSED:
+            raise TransitionRefused(_("评审已结束，不能再加入评审对象。"))
+        adapter = adapter_for(rnd.kind)
+        ct = ContentType.objects.get_for_model(adapter.model)
+        have = set(rnd.items.values_list("subject_id", flat=True))
+        # one active round per subject: a subject already in another open round is left out
+        busy = set(
+            ReviewItem.objects.filter(subject_type=ct, round__state__in=[R.DRAFT, R.REVIEWING])
+            .exclude(round=rnd).values_list("subject_id", flat=True)
+        )
+        ids = [pk for pk in adapter.eligible(call=rnd.call).values_list("id", flat=True) if pk not in have | busy]
+        profiles = adapter.profiles(ids)
+        panels = {p.discipline_prefix: p for p in rnd.panels.all()}
+        items = []
+        for pk in ids:
+            prof = profiles[pk]
+            prefix = discipline_root(prof.discipline_code)
+            if prefix not in panels:
+                panels[prefix] = Panel.objects.create(round=rnd, discipline_prefix=prefix, name=panel_name(prefix))
+            items.append(ReviewItem(
+                round=rnd, panel=panels[prefix], subject_type=ct, subject_id=pk, number=prof.number,
+                title=prof.title[:200], organization_name=prof.organization_name[:200],
+                discipline_code=prof.discipline_code, keywords=prof.keywords[:300],
+                requested_amount=prof.requested_amount,
+            ))
+        ReviewItem.objects.bulk_create(items)
+        if items:
+            record_audit(actor=actor, verb="add_items", target=rnd, data={"added": len(items)})
+    return len(items)
+
+
+def start_round(*, actor, round_id: int, now=None) -> ReviewRound:
+    _require_bureau(actor)
+    now = now or timezone.now()
+
+    def guard(rnd):
+        problems = []
+        total = sum((c.max_score for c in rnd.criteria.all()), Decimal(0))
+        if total != 100:
+            problems.append(_("评分指标满分合计须为100分，当前为%(total)s分。") % {"total": total})
+        if not rnd.items.exists():
+            problems.append(_("尚未加入评审对象。"))
+        if rnd.response_deadline <= now:
+            problems.append(_("答复截止时间已过，请先修改。"))
+        if problems:
+            raise InvalidInput(problems, code="start_checks")
+
+    def apply(rnd):
+        rnd.started_at = now
+        return ["started_at"]
+
+    return run_transition(workflow=ROUND_WORKFLOW, queryset=ReviewRound.objects.all(), pk=round_id, name="start",
+                          actor=actor, guard=guard, apply=apply)
+
+
+def close_round(*, actor, round_id: int, reason: str = "", force: bool = False, now=None) -> ReviewRound:
+    """结束评审: open invitations and unfinished reviews are cancelled; refused while an item has fewer than
+    three submitted reviews unless ``force`` (with a reason)."""
+    _require_bureau(actor)
+    now = now or timezone.now()
+
+    def guard(rnd):
+        short = [
+            item for item in rnd.items.all()
+            if sum(1 for a in item.assignments.all() if a.state == AS.SUBMITTED) < 3
+        ]
+        if short and not force:
+            raise InvalidInput(
+                _("有%(n)d个评审对象提交的评审意见不足3份，确需结束请填写理由后强制结束。") % {"n": len(short)},
+                code="insufficient_reviews",
+            )
+        if short and force and not reason.strip():
+            raise InvalidInput(_("强制结束评审必须填写理由。"), code="reason_required")
+
+    def apply(rnd):
+        rnd.closed_at = now
+        return ["closed_at"]
+
+    def after(rnd, from_state):
+        open_ids = list(rnd.assignments.filter(state__in=[AS.INVITED, AS.ACCEPTED]).values_list("id", flat=True))
+        rnd.assignments.filter(pk__in=open_ids).update(state=AS.CANCELLED, updated_at=now)
+        if open_ids:
+            record_audit(actor=actor, verb="cancel_open_assignments", target=rnd, data={"assignments": open_ids})
+
+    qs = ReviewRound.objects.prefetch_related("items__assignments")
+    return run_transition(workflow=ROUND_WORKFLOW, queryset=qs, pk=round_id, name="close", actor=actor,
+                          reason=reason, guard=guard, apply=apply, after=after)
+
+
+def default_deadlines(now=None) -> tuple[datetime.datetime, datetime.datetime]:
+    now = timezone.localtime(now or timezone.now())
+    day_end = now.replace(hour=17, minute=0, second=0, microsecond=0)
+    return day_end + datetime.timedelta(days=3), day_end + datetime.timedelta(days=14)
