@@ -140,10 +140,17 @@ def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=
         if state in Assignment.ACTIVE_STATES:
             active[item_id] += 1
     result = Eligibility(items=items, experts=experts, capacity=capacity, load=load)
+    by_root = defaultdict(set)  # first-level discipline → experts in it: only they can match an item
+    for pk, expert in experts.items():
+        for code in expert.discipline_codes or ():
+            by_root[discipline_root(str(code))].add(pk)
+    everyone = sorted(experts)
     for item in items:
         profile = profiles.get(item.subject_id)
         cands, excluded = [], {}
-        for pk, expert in experts.items():
+        root = discipline_root(item.discipline_code)
+        for pk in sorted(by_root.get(root, ())) if root else everyone:
+            expert = experts[pk]
             a = affinity(item, expert)
             if a is None:
                 continue
@@ -314,6 +321,16 @@ def run_draw(*, actor, round_id: int, method: str, seed: int | None = None, pane
         if not todo:
             raise InvalidInput(_("所选评审对象均已配齐专家，无需抽取。"), code="nothing_to_draw")
         result, expert_ids = solve(method, el, todo, seed)
+        return record_draw(actor=actor, rnd=rnd, method=method, seed=seed, panel_id=panel_id, items=todo,
+                           result=result, expert_ids=expert_ids, el=el, now=now)
+
+
+def record_draw(*, actor, rnd, method, seed, panel_id, items, result, expert_ids, el: Eligibility, now) -> DrawOutcome:
+    """Store what an assignment method decided: the Draw (with the snapshot that replays a random draw), the
+    invitations, the alternates, the audit event and the experts' notifications. Inside the caller's
+    transaction, with the round locked."""
+    todo = items
+    with transaction.atomic():
         pairs = []
         aff = {(item.pk, pk): a for item in todo for pk, a in el.candidates[item.pk]}
         for idx, item in enumerate(todo):
