@@ -33,15 +33,17 @@ class Transition:
 
 @dataclass
 class Workflow:
-    """A transition table for one model's ``state`` field."""
+    """A transition table for one model's ``state`` field (or the field ``state_field`` names)."""
 
     model_label: str
     state_choices: type[models.TextChoices]
     transitions: dict[str, Transition] = field(default_factory=dict)
+    state_field: str = "state"
 
-    def __init__(self, model_label: str, state_choices, transitions: Iterable[Transition]):
+    def __init__(self, model_label: str, state_choices, transitions: Iterable[Transition], state_field: str = "state"):
         self.model_label = model_label
         self.state_choices = state_choices
+        self.state_field = state_field
         self.transitions = {t.name: t for t in transitions}
         valid = set(state_choices.values)
         for t in self.transitions.values():
@@ -126,13 +128,13 @@ def run_transition(
     with transaction.atomic():
         # of=("self",): on PostgreSQL lock only this row, not the rows of select_related joins.
         obj = queryset.select_for_update(of=("self",)).get(pk=pk)
-        from_state = obj.state
+        from_state = getattr(obj, workflow.state_field)
         if from_state not in transition.sources:
             raise TransitionRefused(workflow.refuse_message(name, from_state))
         if guard is not None:
             guard(obj)
-        obj.state = transition.target
-        fields = {"state"}
+        setattr(obj, workflow.state_field, transition.target)
+        fields = {workflow.state_field}
         if apply is not None:
             fields.update(apply(obj) or ())
         if hasattr(obj, "updated_at"):

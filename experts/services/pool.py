@@ -35,6 +35,7 @@ EXPERT_WORKFLOW = Workflow(
         T("reinstate", [S.SUSPENDED], S.ACTIVE, gettext_lazy("恢复")),
         T("retire", [S.ACTIVE, S.SUSPENDED], S.RETIRED, gettext_lazy("退出专家库"), needs_reason=True),
     ],
+    state_field="status",
 )
 
 PROFILE_FIELDS = ("name", "id_number", "workplace", "workplace_credit_code", "title", "title_level",
