@@ -36,7 +36,8 @@ class ExpertFacts:
     related_codes: dict[str, str] = field(default_factory=dict)  # credit code → relation text
     related_org_names: dict[str, str] = field(default_factory=dict)  # normalised name → relation text
     related_person_ids: dict[str, str] = field(default_factory=dict)
-    related_person_names: dict[str, str] = field(default_factory=dict)
+    related_person_names: dict[str, str] = field(default_factory=dict)  # declared without an ID number
+    related_id_person_names: dict[str, str] = field(default_factory=dict)  # declared with one, by name
     #: (co-member id number, project established date, project number) from the system's projects
     collaborations: list[tuple[str, datetime.date, str]] = field(default_factory=list)
 
@@ -71,9 +72,10 @@ def declared_relation(expert: ExpertFacts, subject: SubjectProfile) -> str | Non
         if name in subject.organization_names:
             return _("本人申报的利益关系：单位（%(rel)s）") % {"rel": relation}
     for person in subject.team:
+        # by ID number where both sides have one; by name where either side lacks it
         relation = (person.id_number and expert.related_person_ids.get(person.id_number)) or (
-            not person.id_number and expert.related_person_names.get(person.name)
-        )
+            expert.related_person_names.get(person.name)
+        ) or (not person.id_number and expert.related_id_person_names.get(person.name))
         if relation:
             return _("本人申报的利益关系：项目组成员（%(rel)s）") % {"rel": relation}
     return None
@@ -88,14 +90,15 @@ def applicant_avoidance(expert: ExpertFacts, subject: SubjectProfile) -> str | N
 
 
 def recent_collaboration(expert: ExpertFacts, subject: SubjectProfile) -> str | None:
-    """The expert shared a project team with a member of the subject's team in the last three years."""
+    """The expert shared a project team with a member of the subject's team in the last three years (counted
+    back from the subject's submission; a project established since then counts too)."""
     if not expert.collaborations:
         return None
     as_of = subject.as_of or timezone.localdate()
     since = _years_before(as_of, COLLABORATION_YEARS)
     team_ids = {p.id_number for p in subject.team if p.id_number}
     for co_member, established, number in expert.collaborations:
-        if co_member in team_ids and since <= established <= as_of:
+        if co_member in team_ids and since <= established:
             return _("近三年与项目组成员共同承担项目（%(no)s）") % {"no": number}
     return None
 
@@ -146,6 +149,7 @@ def expert_facts(experts: Iterable[Expert]) -> dict[int, ExpertFacts]:
         else:
             if rel.person_id_number:
                 f.related_person_ids[normalize_id_number(rel.person_id_number)] = rel.relation
+                f.related_id_person_names[norm_name(rel.person_name)] = rel.relation
             else:
                 f.related_person_names[norm_name(rel.person_name)] = rel.relation
     _add_collaborations(facts)
@@ -160,7 +164,8 @@ def _add_collaborations(facts: dict[int, ExpertFacts]) -> None:
             by_id[f.id_number].append(f)
     if not by_id:
         return
-    since = timezone.now() - datetime.timedelta(days=366 * COLLABORATION_YEARS + 31)
+    # a year of slack: the rule counts back from the subject's submission, which may lie in the past
+    since = timezone.now() - datetime.timedelta(days=366 * (COLLABORATION_YEARS + 1))
     ids = list(by_id)
     app_ids = set(
         TeamMember.objects.filter(id_number__in=ids, application__project__established_at__gte=since)

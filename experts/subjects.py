@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from accounts.validators import normalize_credit_code, normalize_id_number
 from projects.models import Application, AvoidanceRequest, Partner, TeamMember
@@ -94,7 +95,7 @@ class ApplicationSubjects:
             organization_names=names,
             team=team,
             avoid=[(norm_name(a.name), norm_name(a.organization_name), a.reason) for a in app.avoidance_requests.all()],
-            as_of=(app.submitted_at.date() if app.submitted_at else None),
+            as_of=(timezone.localdate(app.submitted_at) if app.submitted_at else None),
         )
 
     def profiles(self, ids: Iterable[int]) -> dict[int, SubjectProfile]:
