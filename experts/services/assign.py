@@ -33,6 +33,8 @@ R = ReviewRound.State
 AS = Assignment.State
 #: how long a replacement expert has to answer, at least (capped by the review deadline)
 REPLACEMENT_RESPONSE_TIME = datetime.timedelta(days=2)
+#: the largest seed Draw.seed (a 64-bit integer column) can store
+MAX_SEED = 2**63 - 1
 
 
 # ---- matching ---------------------------------------------------------------------------------------
@@ -305,6 +307,8 @@ def run_draw(*, actor, round_id: int, method: str, seed: int | None = None, pane
         raise InvalidInput(_("请选择抽取方式。"))
     _require_bureau(actor)
     now = now or timezone.now()
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise InvalidInput(_("随机种子须为0到%(max)d之间的整数。") % {"max": MAX_SEED}, code="seed")
     if method == Draw.Method.RANDOM and seed is None:
         seed = secrets.randbelow(2**31)
     with transaction.atomic():
