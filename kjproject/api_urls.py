@@ -1,4 +1,4 @@
-"""The REST API under /api/: calls, applications, the OpenAPI schema and its docs page.
+"""The REST API under /api/: calls, applications, expert review, the OpenAPI schema and its docs page.
 
 The docs page (Swagger UI) is served from drf-spectacular-sidecar's vendored assets through our own
 static files, never a CDN. SpectacularSwaggerSplitView delivers its start-up script as a separate
@@ -12,6 +12,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from experts.api import ExpertViewSet, InvitationViewSet, ReviewRoundViewSet, ReviewTaskViewSet
 from projects.api import ApplicationViewSet, CallViewSet
 
 app_name = "api"
@@ -19,6 +20,10 @@ app_name = "api"
 router = DefaultRouter()
 router.register("calls", CallViewSet, basename="call")
 router.register("applications", ApplicationViewSet, basename="application")
+router.register("expert/invitations", InvitationViewSet, basename="expert-invitation")
+router.register("expert/reviews", ReviewTaskViewSet, basename="expert-review")
+router.register("review-rounds", ReviewRoundViewSet, basename="review-round")
+router.register("experts", ExpertViewSet, basename="expert")
 
 docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api:schema", title="科技项目管理系统 API")
