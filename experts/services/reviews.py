@@ -109,6 +109,7 @@ def decline_invitation(*, actor, assignment_id: int, reason: str, now=None) -> A
 
     def guard(a):
         _own(actor, a)
+        _round_live(a, now)
         if now > a.respond_by:
             raise TransitionRefused(_("已超过答复截止时间，邀请已失效。"))
 
