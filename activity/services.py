@@ -7,7 +7,9 @@ from django.utils import timezone
 from .context import current_ip
 from .messaging import MessageKind
 from .models import AuditEvent, Notification
-from .tasks import send_notification_email
+from .tasks import send_notification_email, send_notification_emails
+
+EMAIL_BATCH = 200
 
 
 def record_audit_event(
@@ -68,6 +70,46 @@ def notify(
             created.append(notification)
             if user.email:
                 send_notification_email.delay_on_commit(notification.pk)
+    return created
+
+
+def notify_each(
+    messages: Iterable[tuple],
+    *,
+    kind: MessageKind,
+    link: str = "",
+    target=None,
+    dedupe_key: str,
+) -> list[Notification]:
+    """``notify`` for many recipients with a message each: ``messages`` = [(user, title, body)].
+
+    Same dedupe keys as ``notify`` (``dedupe_key`` + the recipient), written in bulk: a draw that invites
+    thousands of experts costs a few queries, not two per expert.
+    """
+    target_type = ContentType.objects.get_for_model(target) if target is not None else None
+    rows = {}
+    for user, title, body in messages:
+        if user is None or not user.is_active:
+            continue
+        key = f"{dedupe_key}:u{user.pk}"[:200]
+        rows.setdefault(key, (user, title, body))
+    keys = list(rows)
+    existing = set()
+    for i in range(0, len(keys), 500):
+        existing.update(Notification.objects.filter(dedupe_key__in=keys[i : i + 500]).values_list("dedupe_key", flat=True))
+    objs = [
+        Notification(
+            dedupe_key=key, recipient=user, kind=kind, title=str(title)[:200], body=str(body), link=link,
+            target_type=target_type, target_id=str(target.pk) if target is not None else "",
+        )
+        for key, (user, title, body) in rows.items()
+        if key not in existing
+    ]
+    created = Notification.objects.bulk_create(objs, batch_size=1000)
+    to_mail = [n.pk for n in created if n.recipient.email and n.pk is not None]
+    for i in range(0, len(to_mail), EMAIL_BATCH):
+        batch = to_mail[i : i + EMAIL_BATCH]
+        send_notification_emails.delay_on_commit(batch)
     return created
 
 

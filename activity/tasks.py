@@ -33,3 +33,10 @@ def send_notification_email(self, notification_id: int) -> bool:
         notification.save(update_fields=["emailed_at"])
     logger.info("notification %s e-mailed to %s", notification_id, notification.recipient.email)
     return True
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_emails(self, notification_ids: list[int]) -> int:
+    """E-mail a batch of notifications (one message per broker hop instead of one per recipient); each one is
+    stamped as it goes, so a retry skips those already sent."""
+    return sum(1 for pk in notification_ids if send_notification_email.run(pk))

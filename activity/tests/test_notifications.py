@@ -6,8 +6,8 @@ from django.core import mail
 from accounts.tests.factories import UserFactory
 from activity.messaging import MessageKind
 from activity.models import Notification
-from activity.services import mark_read, notify
-from activity.tasks import send_notification_email
+from activity.services import mark_read, notify, notify_each
+from activity.tasks import send_notification_email, send_notification_emails
 
 
 @pytest.fixture
@@ -104,3 +104,19 @@ def test_mark_read_only_touches_the_users_unread(user):
     assert mark_read(user=user) == 1
     a.refresh_from_db(), b.refresh_from_db(), c.refresh_from_db()
     assert a.read_at and b.read_at and c.read_at is None
+
+
+def test_notify_each_writes_one_message_per_recipient_in_bulk(db, django_capture_on_commit_callbacks,
+                                                               django_assert_max_num_queries):
+    users = [UserFactory(email=f"e{i}@example.com") for i in range(5)] + [UserFactory(email="")]
+    messages = [(u, f"评审邀请 {i}", f"您收到{i + 1}项评审邀请") for i, u in enumerate(users)]
+    with django_capture_on_commit_callbacks(execute=True):
+        with django_assert_max_num_queries(4):
+            created = notify_each(messages, kind=MessageKind.REVIEW_INVITED, dedupe_key="draw:7:invited")
+        again = notify_each(messages, kind=MessageKind.REVIEW_INVITED, dedupe_key="draw:7:invited")
+    assert len(created) == 6 and again == []
+    assert Notification.objects.get(recipient=users[2]).body == "您收到3项评审邀请"
+    # five addresses, five e-mails (the user without an address is inbox-only), each once
+    assert sorted(m.to[0] for m in mail.outbox) == [f"e{i}@example.com" for i in range(5)]
+    assert Notification.objects.filter(emailed_at__isnull=False).count() == 5
+    assert send_notification_emails([n.pk for n in created]) == 0  # a retry sends nothing twice

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.workflow import record_audit
 from activity.messaging import MessageKind
-from activity.services import notify
+from activity.services import notify, notify_each
 
 from ..assignment import AssignmentProblem, greedy_assignment, optimal_assignment, random_draw
 from ..conflicts import ConflictChecker
@@ -265,17 +265,20 @@ def _invite(rnd, draw, pairs, now) -> list[Assignment]:
     for obj in objs:
         per_expert[obj.expert_id] += 1
     users = {e.pk: e.user for e in Expert.objects.filter(pk__in=list(per_expert)).select_related("user")}
-    for expert_id, count in per_expert.items():
-        notify(
-            [users[expert_id]],
-            kind=MessageKind.REVIEW_INVITED,
-            title=_("评审邀请：%(round)s") % {"round": rnd.name},
-            body=_("您收到%(n)d项评审邀请（%(round)s），请在 %(due)s 前登录专家工作台接受或谢绝，并签署评审承诺书。")
-            % {"n": count, "round": rnd.name, "due": timezone.localtime(respond_by).strftime("%Y-%m-%d %H:%M")},
-            link=reverse("experts:invitations"),
-            target=rnd,
-            dedupe_key=f"draw:{draw.pk}:invited",
-        )
+    due = timezone.localtime(respond_by).strftime("%Y-%m-%d %H:%M")
+    notify_each(
+        [
+            (users[expert_id],
+             _("评审邀请：%(round)s") % {"round": rnd.name},
+             _("您收到%(n)d项评审邀请（%(round)s），请在 %(due)s 前登录专家工作台接受或谢绝，并签署评审承诺书。")
+             % {"n": count, "round": rnd.name, "due": due})
+            for expert_id, count in per_expert.items()
+        ],
+        kind=MessageKind.REVIEW_INVITED,
+        link=reverse("experts:invitations"),
+        target=rnd,
+        dedupe_key=f"draw:{draw.pk}:invited",
+    )
     return objs
 
 
