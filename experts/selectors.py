@@ -29,6 +29,8 @@ from .models import (
 )
 
 AS = Assignment.State
+#: an item needs this many submitted reviews to be ranked (and to go on a 立项 list)
+MIN_REVIEWS = 3
 
 
 def is_bureau(user) -> bool:
@@ -147,12 +149,13 @@ class RankingRow:
 
     @property
     def insufficient(self) -> bool:
-        return self.result.count < 3
+        return self.result.count < MIN_REVIEWS
 
 
 def ranking(rnd: ReviewRound) -> list[RankingRow]:
     """The items ranked by their aggregated score (the round's method), with the running total of the fiscal
-    request against the call budget. Items without scores come last, unranked. Two queries."""
+    request against the call budget. Items with fewer than three reviews follow, unranked and not counted in the
+    running total (they cannot go on the 立项 list); items without scores come last. Two queries."""
     items = list(rnd.items.all())
     totals = defaultdict(dict)
     recs = defaultdict(lambda: defaultdict(int))
@@ -168,20 +171,24 @@ def ranking(rnd: ReviewRound) -> list[RankingRow]:
         result = score_item(rnd.aggregation, totals[item.pk], dispersion_threshold=rnd.dispersion_threshold,
                             deviation_threshold=rnd.deviation_threshold)
         scored.append((item, result))
-    scored.sort(key=lambda p: (p[1].score is None, -(p[1].score or 0), p[1].std_dev, p[0].pk))
+    def ranked(result: ItemScore) -> bool:
+        return result.score is not None and result.count >= MIN_REVIEWS
+
+    scored.sort(key=lambda p: (p[1].score is None, not ranked(p[1]), -(p[1].score or 0), p[1].std_dev, p[0].pk))
     budget = rnd.call.total_budget if rnd.call_id else None
     rows, cumulative, rank = [], Decimal("0.00"), 0
     for item, result in scored:
-        if result.score is not None:
+        is_ranked = ranked(result)
+        if is_ranked:
             rank += 1
             cumulative += item.requested_amount
         rows.append(RankingRow(
-            rank=rank if result.score is not None else None,
+            rank=rank if is_ranked else None,
             item=item,
             result=result,
             requested=item.requested_amount,
             cumulative=cumulative,
-            within_budget=budget is None or (result.score is not None and cumulative <= budget),
+            within_budget=is_ranked and (budget is None or cumulative <= budget),
             recommendations=dict(recs[item.pk]),
             deviations=[(names[eid], *vals) for eid, vals in result.deviations.items()],
         ))
