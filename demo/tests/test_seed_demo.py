@@ -14,8 +14,12 @@ from accounts.roles import Role
 from accounts.selectors import running_credit_records
 from activity.models import AuditEvent, Notification
 from activity.selectors import events_for
-from projects.management.commands.seed_demo import DEMO_PASSWORD, demo_pdf
-from projects.models import Application, ApplicationVersion, Attachment, Call, Program
+from demo.management.commands.seed_demo import DEMO_PASSWORD, demo_pdf
+from experts.models import Assignment, Expert, FundingList, ReviewRound
+from experts.selectors import ranking
+from experts.services.assign import replay_draw
+from experts.services.funding import approve_list
+from projects.models import Application, ApplicationVersion, Attachment, Call, Program, Project
 from projects.services import submission_problems
 from projects.uploads import inspect_upload
 
@@ -32,14 +36,16 @@ def counts():
     return {
         model.__name__: model.objects.count()
         for model in (User, Organization, CreditRecord, Program, Call, Application, ApplicationVersion, Attachment,
-                      AuditEvent, Notification)
+                      AuditEvent, Notification, Expert, ReviewRound, Assignment)
     }
 
 
 def test_seed_demo_covers_every_state_kind_and_role():
     output = seed()
 
-    assert set(Application.objects.values_list("state", flat=True)) == set(Application.State.values)
+    # every state but the outcomes of 立项, which the demo leaves to the officer (test_demo_review_rounds)
+    outcomes = {Application.State.APPROVED, Application.State.NOT_APPROVED}
+    assert set(Application.objects.values_list("state", flat=True)) == set(Application.State.values) - outcomes
     assert set(Call.objects.values_list("state", flat=True)) == set(Call.State.values)
     assert set(Organization.objects.values_list("state", flat=True)) == set(Organization.State.values)
     kinds = set(Organization.objects.values_list("kind", flat=True))
@@ -107,6 +113,29 @@ def test_seed_demo_is_idempotent():
     output = seed()
     assert counts() == before
     assert "未作改动" in output
+
+
+def test_demo_review_rounds():
+    seed()
+    officer = User.objects.get(username="officer")
+    assert Expert.objects.filter(status=Expert.Status.ACTIVE).count() == 32
+    first = ReviewRound.objects.get(name="第一批重点研发计划项目会评")
+    assert first.state == ReviewRound.State.CLOSED
+    # five submitted reviews per application, after one decline was replaced from the alternates
+    assert all(row.result.count == 5 for row in ranking(first))
+    assert first.assignments.filter(state=Assignment.State.DECLINED, replacement__isnull=False).count() == 1
+    assert all(replay_draw(d) for d in first.draws.filter(method="random"))
+    fl = first.funding_list
+    assert fl.state == FundingList.State.PUBLICIZING and fl.publicity_end < timezone.localdate()
+    assert fl.signed_off_by.username == "leader" and fl.objections.get().state == "dismissed"
+    # what the demo leaves to the officer: approval turns the list into Projects
+    approve_list(actor=officer, list_id=fl.pk)
+    assert Project.objects.count() == fl.entries.count() == 2
+    assert Application.objects.filter(state=Application.State.NOT_APPROVED).count() == 1
+    # the live round: the demo expert has an invitation to answer
+    second = ReviewRound.objects.get(name="第二批重点研发计划项目网评")
+    assert second.state == ReviewRound.State.REVIEWING
+    assert second.assignments.get(expert__user__username="expert").state == Assignment.State.INVITED
 
 
 def test_demo_pdf_passes_the_upload_content_check():

@@ -35,7 +35,7 @@ def test_every_environment_setting_is_in_the_settings_table():
 
 
 def test_readme_demo_password_is_the_seeded_one():
-    from projects.management.commands.seed_demo import DEMO_PASSWORD, STAFF
+    from demo.management.commands.seed_demo import DEMO_PASSWORD, STAFF
 
     assert f"`{DEMO_PASSWORD}`" in section("Demo logins")
     for username, *_rest in STAFF:

@@ -35,6 +35,8 @@ from projects import services
 from projects.checklists import FORMAL_REVIEW_CHECKLIST
 from projects.models import Application, AttachmentKind, Call, FormalReview, Program
 
+from ...reviews import seed_reviews
+
 DEMO_PASSWORD = "demo-pass-2026"
 ALL_CHECKS_PASS = {code: True for code, _label in FORMAL_REVIEW_CHECKLIST}
 Y = Decimal
@@ -145,13 +147,13 @@ STAFF = [
     ("admin", "系统管理员", [], True, True, "admin@kjj.example.gov.cn",
      "管理后台 /admin/：全部数据、审计日志"),
     ("officer", "陈立新", [Role.OFFICER], True, False, "chen.lixin@kjj.example.gov.cn",
-     "形式审查队列（10 项）：受理 / 退回修改 / 不予受理、批量处理；管理后台认证待审核单位"),
+     "形式审查（受理 / 退回 / 不予受理）；专家评审：第二批加入受理项目并随机抽取专家，第一批查看排名、公示期满批准立项；专家库"),
     ("leader", "王建国", [Role.SUPERVISOR], False, False, "wang.jianguo@kjj.example.gov.cn",
-     "工作台与消息；/api/applications/ 只读查阅已报送科技局的申报书（不含草稿）"),
+     "评审与立项：查阅排名与立项清单、审签；/api/applications/ 只读查阅已报送科技局的申报书"),
     ("finance", "钱晓红", [Role.FINANCE], False, False, "qian.xiaohong@kjj.example.gov.cn",
      "工作台与消息；看不到任何申报书（/api/applications/ 为空）"),
     ("expert", "周明远", [Role.EXPERT], False, False, "zhou.mingyuan@expert.example.com",
-     "工作台与消息；未分配评审任务，看不到任何申报书"),
+     "专家工作台：接受第二批网评邀请（签署承诺书）后阅读材料并打分提交；看不到未分配的申报书"),
 ]
 
 
@@ -483,7 +485,8 @@ class Command(BaseCommand):
         if not logins:
             validate_password(DEMO_PASSWORD)
             self.now = timezone.now()
-            self.created = {"programs": 0, "users": 0, "organizations": 0, "calls": 0, "applications": 0}
+            self.created = {"programs": 0, "users": 0, "organizations": 0, "calls": 0, "applications": 0,
+                            "experts": 0}
             with transaction.atomic():
                 self.seed()
             summary = "，".join(f"{k} {v}" for k, v in self.created.items())
@@ -511,6 +514,7 @@ class Command(BaseCommand):
             if spec.close_after_seeding and call.state == Call.State.PUBLISHED:
                 # the officer closes the first batch (截止): the window is over, the reviewed stay reviewed
                 services.close_call(actor=self.officer, call_id=call.pk)
+        seed_reviews(self, password=DEMO_PASSWORD)
 
     def staff_user(self, username, real_name, roles, is_staff, is_superuser, email, _try) -> User:
         user = User.objects.filter(username=username).first()
