@@ -8,11 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.roles import Role
+from projects.models import Application, Attachment, AttachmentKind, Partner, PerformanceTarget, TeamMember
 
 from .aggregation import ItemScore, score_item
 from .models import (
@@ -78,6 +80,68 @@ def review_task_for_expert(user, assignment_id) -> Assignment:
         )
     except (Assignment.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
+
+
+#: attachment kinds an expert may open in a blind round: none of them is meant to name the applicant
+#: (no business licence, financial statements, cooperation agreements, qualifications…)
+BLIND_ATTACHMENT_KINDS = (AttachmentKind.FEASIBILITY, AttachmentKind.ETHICS, AttachmentKind.OTHER)
+
+
+def review_attachments(assignment: Assignment) -> QuerySet[Attachment]:
+    """The attachments the expert of an accepted assignment may open: not removed, and in a blind round only
+    the kinds of ``BLIND_ATTACHMENT_KINDS``."""
+    qs = Attachment.objects.filter(removed_at__isnull=True).order_by("kind", "id")
+    if assignment.round.blind:
+        qs = qs.filter(kind__in=BLIND_ATTACHMENT_KINDS)
+    return qs
+
+
+def _application_subject(assignment: Assignment) -> bool:
+    return assignment.item.subject_type_id == ContentType.objects.get_for_model(Application).pk
+
+
+def review_material(assignment: Assignment) -> Application:
+    """The application an accepted (or submitted) assignment reviews, with what the review page shows, in a
+    fixed number of queries. Call with an assignment from ``review_task_for_expert`` only."""
+    if assignment.state not in (AS.ACCEPTED, AS.SUBMITTED) or not _application_subject(assignment):
+        raise Http404
+    try:
+        return (
+            Application.objects.select_related("organization", "call__program")
+            .prefetch_related(
+                Prefetch("team_members", queryset=TeamMember.objects.order_by("position", "id")),
+                Prefetch("partners", queryset=Partner.objects.order_by("position", "id")),
+                Prefetch("targets", queryset=PerformanceTarget.objects.order_by("position", "id")),
+                "budget_lines",
+                Prefetch("attachments", queryset=review_attachments(assignment), to_attr="review_attachments"),
+            )
+            .get(pk=assignment.item.subject_id)
+        )
+    except Application.DoesNotExist:
+        raise Http404 from None
+
+
+def review_attachment_for_expert(user, assignment_id, attachment_id) -> tuple[Assignment, Attachment]:
+    """One attachment of the application of the user's accepted assignment (404 otherwise: not theirs, not
+    accepted, removed, or of a kind a blind round hides)."""
+    assignment = review_task_for_expert(user, assignment_id)
+    if not _application_subject(assignment):
+        raise Http404
+    try:
+        attachment = review_attachments(assignment).get(pk=attachment_id, application_id=assignment.item.subject_id)
+    except (Attachment.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+    return assignment, attachment
+
+
+def submitted_reviews_for_expert(user) -> QuerySet[Assignment]:
+    """The user's submitted reviews, newest first, with their totals (history page)."""
+    return (
+        assignments_for_expert(user)
+        .filter(state=AS.SUBMITTED)
+        .select_related("review")
+        .order_by("-submitted_at", "-id")
+    )
 
 
 def review_of(assignment: Assignment) -> Review | None:
