@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import normalize_credit_code, validate_credit_code
 
-from .models import Application, AttachmentKind, BudgetLine, PerformanceTarget
+from .models import Application, AttachmentKind, AvoidanceRequest, BudgetLine, PerformanceTarget
 from .services import BASIC_FIELDS
 
 MONEY_ERRORS = {
@@ -218,6 +218,40 @@ def _formset(form, max_num):
 TeamFormSet = _formset(TeamMemberForm, 50)
 TargetFormSet = _formset(TargetForm, 50)
 PartnerFormSet = _formset(PartnerForm, 20)
+
+
+class AvoidanceForm(BootstrapMixin, forms.Form):
+    """One 不适宜评审专家 row. Every field is optional here: a blank row means "none", and the
+    service (set_avoidance_requests) decides whether a half-filled row, a duplicate or a fourth
+    expert is acceptable."""
+
+    name = forms.CharField(label=_("专家姓名"), max_length=50, required=False)
+    organization_name = forms.CharField(label=_("工作单位"), max_length=200, required=False)
+    reason = forms.CharField(label=_("回避理由"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._bootstrap()
+
+
+class BaseAvoidanceFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index):
+        # Every row is read, also one that looks "unchanged" against the initial data (a row's
+        # place can shift; what was posted is what is saved). All fields are optional anyway.
+        return {**super().get_form_kwargs(index), "empty_permitted": False}
+
+    def requests(self) -> list[dict]:
+        """Every row as typed, blank ones included (the service skips them, and numbers its
+        messages by the row the user sees)."""
+        return [dict(form.cleaned_data) for form in self.forms]
+
+
+# Three rows are shown (AvoidanceRequest.MAX_PER_APPLICATION); a crafted fourth row is parsed and
+# refused by the service with its own message.
+AvoidanceFormSet = forms.formset_factory(
+    AvoidanceForm, formset=BaseAvoidanceFormSet, extra=AvoidanceRequest.MAX_PER_APPLICATION,
+    max_num=AvoidanceRequest.MAX_PER_APPLICATION, absolute_max=10,
+)
 
 
 class BudgetForm(BootstrapMixin, forms.Form):

@@ -7,7 +7,17 @@ from django.utils import timezone
 from accounts.fields import MoneyField
 from accounts.roles import Role
 
-from .models import Application, Attachment, BudgetLine, Call, CallDocument, FormalReview, Program
+from .models import (
+    Application,
+    Attachment,
+    AvoidanceRequest,
+    BudgetLine,
+    Call,
+    CallDocument,
+    FormalReview,
+    Program,
+    Project,
+)
 
 A = Application.State
 
@@ -221,3 +231,42 @@ def organization_state_counts(user) -> dict[str, int]:
 
     rows = organization_applications(user).order_by().values("state").annotate(n=Count("id"))
     return {r["state"]: r["n"] for r in rows}
+
+
+# ---- 不适宜专家 and 立项 projects ----------------------------------------------------------------
+
+
+def own_avoidance_requests(user, application: Application) -> list[AvoidanceRequest] | None:
+    """The 不适宜评审专家 of an application, for applicant users of its own organisation only; None for
+    anybody else (nobody outside the organisation, experts least of all, is shown whom it asked to avoid)."""
+    if not (
+        user.is_authenticated
+        and user.is_active
+        and user.organization_id
+        and user.organization_id == application.organization_id
+        and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN))
+    ):
+        return None
+    return list(AvoidanceRequest.objects.filter(application_id=application.pk).order_by("position", "id"))
+
+
+def projects_visible_to(user) -> QuerySet[Project]:
+    """立项 projects: an applicant organisation sees its own; officers, supervisors, finance and
+    superusers see all; everybody else (experts, anonymous) none."""
+    base = Project.objects.select_related("call", "call__program", "organization")
+    if not user.is_authenticated or not user.is_active:
+        return base.none()
+    if user.is_superuser or any(user.has_role(r) for r in (Role.OFFICER, Role.SUPERVISOR, Role.FINANCE)):
+        return base
+    if user.organization_id and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN)):
+        return base.filter(organization_id=user.organization_id)
+    return base.none()
+
+
+def project_list(user) -> QuerySet[Project]:
+    return projects_visible_to(user).order_by("-established_at", "-id")
+
+
+def project_of_application(user, application: Application) -> Project | None:
+    """The Project an approved application became, if the user may see it."""
+    return projects_visible_to(user).filter(application_id=application.pk).first()

@@ -826,6 +826,11 @@ def snapshot(app: Application) -> dict:
             for a in app.attachments.all()
             if a.removed_at is None
         ],
+        # 不适宜评审专家: part of what was submitted (the bureau's record), never shown to experts
+        "avoidance_requests": [
+            {"name": r.name, "organization_name": r.organization_name, "reason": r.reason}
+            for r in app.avoidance_requests.all()
+        ],
     }
 
 

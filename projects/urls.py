@@ -12,6 +12,7 @@ urlpatterns = [
     path("applications/<int:pk>/edit/<slug:step>/", applicant.application_edit, name="application_edit"),
     path("applications/<int:pk>/submit/", applicant.application_submit, name="application_submit"),
     path("applications/<int:pk>/withdraw/", applicant.application_withdraw, name="application_withdraw"),
+    path("projects/", applicant.project_list, name="project_list"),
     path("attachments/<int:pk>/", applicant.attachment_download, name="attachment_download"),
     path("attachments/<int:pk>/remove/", applicant.attachment_remove, name="attachment_remove"),
     # 单位审核 (org admin)

@@ -28,6 +28,7 @@ from ..forms import (
     ApplicationCreateForm,
     ApplicationFilterForm,
     AttachmentUploadForm,
+    AvoidanceFormSet,
     BasicForm,
     BudgetForm,
     PartnerFormSet,
@@ -35,7 +36,7 @@ from ..forms import (
     TeamFormSet,
     WithdrawForm,
 )
-from ..models import Application, Attachment, AttachmentKind, Call
+from ..models import Application, Attachment, AttachmentKind, AvoidanceRequest, Call
 from ..rules import is_member_of_application_org
 from ..uploads import ALLOWED_LABEL
 from .files import file_download
@@ -48,6 +49,7 @@ STEPS = [
     ("budget", gettext_lazy("项目预算")),
     ("targets", gettext_lazy("绩效指标")),
     ("partners", gettext_lazy("合作单位")),
+    ("avoid", gettext_lazy("回避专家")),
     ("attachments", gettext_lazy("附件材料")),
     ("review", gettext_lazy("预览并提交")),
 ]
@@ -249,6 +251,23 @@ def _step_partners(request, app):
     )
 
 
+def _step_avoid(request, app):
+    initial = [
+        {"name": a.name, "organization_name": a.organization_name, "reason": a.reason}
+        for a in app.avoidance_requests.all()
+    ]
+    formset = AvoidanceFormSet(request.POST or None, initial=initial, prefix="avoid")
+    errors = []
+    if request.method == "POST" and formset.is_valid():
+        try:
+            services.set_avoidance_requests(actor=request.user, application_id=app.pk, requests=formset.requests())
+        except DomainError as e:
+            errors = e.messages
+        else:
+            return _after_save(request, app, "avoid")
+    return {"formset": formset, "domain_errors": errors, "max_avoid": AvoidanceRequest.MAX_PER_APPLICATION}
+
+
 def _step_budget(request, app):
     form = BudgetForm(request.POST or None, initial=BudgetForm.initial_for(app.budget_lines.all()))
     errors = []
@@ -290,7 +309,10 @@ def _step_review(request, app):
     if request.method == "POST":
         # The review step only shows; submitting posts to application_submit.
         return redirect(_step_url(app, "review"))
-    return {"problems": services.submission_problems(app)}
+    return {
+        "problems": services.submission_problems(app),
+        "avoidance_requests": selectors.own_avoidance_requests(request.user, app),
+    }
 
 
 STEP_HANDLERS = {
@@ -299,6 +321,7 @@ STEP_HANDLERS = {
     "budget": _step_budget,
     "targets": _step_targets,
     "partners": _step_partners,
+    "avoid": _step_avoid,
     "attachments": _step_attachments,
     "review": _step_review,
 }
@@ -398,8 +421,43 @@ def application_detail(request, pk):
         "show_reason": app.last_reason
         and app.state in (Application.State.RETURNED, Application.State.ORG_RETURNED, Application.State.REJECTED),
         "is_owner": is_member_of_application_org.test(user, app),
+        # 不适宜评审专家: the applicant's own organisation only
+        "avoidance_requests": selectors.own_avoidance_requests(user, app),
+        "project": selectors.project_of_application(user, app) if app.state == Application.State.APPROVED else None,
     }
     return render(request, "projects/applicant/application_detail.html", context)
+
+
+# ---- 立项 projects --------------------------------------------------------------------------------------
+
+
+def _sees_projects(user) -> bool:
+    return _is_portal_user(user) or user.is_superuser or any(
+        user.has_role(r) for r in (Role.OFFICER, Role.SUPERVISOR, Role.FINANCE)
+    )
+
+
+@login_required
+def project_list(request):
+    """我的项目: the organisation's projects (bureau staff: all projects). Anyone else: 404."""
+    user = request.user
+    if not _sees_projects(user):
+        raise Http404
+    page = Paginator(selectors.project_list(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "projects/applicant/project_list.html",
+        {
+            "page": page,
+            "projects": page.object_list,
+            "is_portal": _is_portal_user(user),
+            # finance users see projects but not applications: no link to the application page for them
+            "links_applications": _is_portal_user(user)
+            or user.is_superuser
+            or user.has_role(Role.OFFICER)
+            or user.has_role(Role.SUPERVISOR),
+        },
+    )
 
 
 # ---- attachments -------------------------------------------------------------------------------------
