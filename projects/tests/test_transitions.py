@@ -1,5 +1,7 @@
 """Every allowed and refused transition of Application and Call, through the one transition service."""
 
+from decimal import Decimal
+
 import pytest
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
@@ -30,6 +32,11 @@ def do(name, app, *, applicant, org_admin, officer, reason="理由"):
         )
     if name == "withdraw":
         return services.withdraw_application(actor=applicant, application_id=app.pk)
+    if name == "approve":  # 立项 (the experts app calls it when a 立项 list is approved)
+        services.establish_project(actor=officer, application_id=app.pk, granted_amount=Decimal("100000.00"))
+        return Application.objects.get(pk=app.pk)
+    if name == "not_approve":
+        return services.decline_funding(actor=officer, application_id=app.pk, reason=reason)
     raise AssertionError(name)
 
 
