@@ -39,6 +39,7 @@ from .models import (
     ApplicationVersion,
     Attachment,
     AttachmentKind,
+    AvoidanceRequest,
     BudgetLine,
     Call,
     CallDocument,
@@ -46,6 +47,7 @@ from .models import (
     Partner,
     PerformanceTarget,
     Program,
+    Project,
     TeamMember,
 )
 from .uploads import inspect_upload
@@ -402,6 +404,14 @@ class AttachmentInline(ReadOnlyInline):
         return _attachment_link(obj)
 
 
+class AvoidanceRequestInline(ReadOnlyInline):
+    """不适宜专家 the applicant asked the bureau not to use (the draw avoids them)."""
+
+    model = AvoidanceRequest
+    fields = ["name", "organization_name", "reason"]
+    readonly_fields = fields
+
+
 class FormalReviewInline(ReadOnlyInline):
     model = FormalReview
     fields = ["created_at", "reviewer", "revision", "decision", "comment"]
@@ -476,6 +486,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         PerformanceTargetInline,
         PartnerInline,
         AttachmentInline,
+        AvoidanceRequestInline,
         FormalReviewInline,
     ]
     fieldsets = [
@@ -744,3 +755,45 @@ class AttachmentAdmin(ApplicationRecordAdmin):
     @admin.display(description=gettext_lazy("文件"))
     def download_link(self, obj):
         return _attachment_link(obj)
+
+
+@admin.register(Project)
+class ProjectAdmin(ReadOnlyAdmin):
+    """立项项目, created by the approval of a 立项 list (services.establish_project): read-only here."""
+
+    list_display = ["number", "title", "organization", "call", "leader_name", "granted_display", "established_at"]
+    list_display_links = ["number", "title"]
+    list_filter = ["call", "call__year"]
+    search_fields = ["number", "title", "organization__name"]
+    list_select_related = ["organization", "call"]
+    date_hierarchy = "established_at"
+    fields = [
+        "number",
+        "title",
+        "application",
+        "organization",
+        "call",
+        "leader_name",
+        "requested_display",
+        "granted_display",
+        "start_date",
+        "end_date",
+        "state",
+        "established_at",
+        "established_by",
+        "source",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # the projects of applications the user may see (the bureau: all of them)
+        visible = selectors.applications_visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(application__in=visible)
+
+    @admin.display(description=gettext_lazy("申请财政资金（元）"), ordering="requested_amount")
+    def requested_display(self, obj):
+        return _yuan(obj.requested_amount)
+
+    @admin.display(description=gettext_lazy("立项财政资金（元）"), ordering="granted_amount")
+    def granted_display(self, obj):
+        return _yuan(obj.granted_amount)

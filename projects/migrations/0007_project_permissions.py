@@ -1,0 +1,35 @@
+"""Officers and supervisors view established projects in the admin; officers also see the 不适宜专家 an
+applicant asked to avoid (read-only, on the application)."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+GRANTS = {
+    "officer": {"projects": {"project": "v", "avoidancerequest": "v"}},
+    "supervisor": {"projects": {"project": "v"}},
+}
+VERBS = {"v": "view", "a": "add", "c": "change"}
+
+
+def grant(apps, schema_editor):
+    app_config = apps.get_app_config("projects")
+    app_config.models_module = True
+    create_permissions(app_config, verbosity=0, apps=apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, by_app in GRANTS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for app_label, models in by_app.items():
+            for model, verbs in models.items():
+                codenames = [f"{VERBS[v]}_{model}" for v in verbs]
+                group.permissions.add(
+                    *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+                )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("projects", "0006_avoidancerequest_project_and_more"),
+        ("accounts", "0002_roles"),
+    ]
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
