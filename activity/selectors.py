@@ -72,6 +72,14 @@ VERB_LABELS = {
     "admin_set_password": _("管理员设置密码"),
     "admin_create_user": _("管理员创建账号"),
     "admin_update_user": _("管理员修改账号"),
+    # expert pool
+    "import": _("批量导入入库"),
+    "update_profile": _("修改专家信息"),
+    "send_login_link": _("发送设置密码链接"),
+    "add_unavailability": _("登记不可参评时段"),
+    "remove_unavailability": _("删除不可参评时段"),
+    "declare_relation": _("申报利益关系"),
+    "withdraw_relation": _("撤回利益关系申报"),
 }
 
 

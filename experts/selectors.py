@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, When
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.roles import Role
+from accounts.validators import normalize_id_number
 from projects.models import Application, Attachment, AttachmentKind, Partner, PerformanceTarget, TeamMember
 
 from .aggregation import ItemScore, score_item
@@ -176,6 +178,40 @@ def experts_visible_to(user) -> QuerySet[Expert]:
     return Expert.objects.select_related("user", "organization").order_by("name", "id")
 
 
+def pool_list(user, *, status: str = "", discipline: str = "", q: str = "") -> QuerySet[Expert]:
+    """The pool page: pending registrations first, then by name; filtered by status, a discipline-code prefix
+    (any of the expert's codes) and a search over name, workplace, title, keywords and the exact ID number."""
+    qs = experts_visible_to(user)
+    if status:
+        qs = qs.filter(status=status)
+    if discipline:
+        # discipline_codes is a JSON list of strings: '"520' in its text matches every code starting 520
+        qs = qs.alias(codes_text=Cast("discipline_codes", output_field=CharField())).filter(
+            codes_text__contains=f'"{discipline}')
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(workplace__icontains=q) | Q(title__icontains=q)
+                       | Q(keywords__icontains=q) | Q(id_number=normalize_id_number(q)))
+    return qs.alias(pending_first=Case(When(status=Expert.Status.PENDING, then=0), default=1)).order_by(
+        "pending_first", "name", "id")
+
+
+def pool_status_counts(user) -> dict[str, int]:
+    return dict(experts_visible_to(user).order_by().values_list("status").annotate(n=Count("id")))
+
+
+def expert_for(user, pk) -> Expert:
+    try:
+        return experts_visible_to(user).get(pk=pk)
+    except (Expert.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+def expert_assignments(expert: Expert) -> QuerySet[Assignment]:
+    """An expert's review history (the bureau's view), newest first."""
+    return (Assignment.objects.filter(expert=expert).select_related("round", "item", "review")
+            .order_by("-invited_at", "-id"))
+
+
 def round_progress(rnd: ReviewRound) -> list[dict]:
     """Per item: how many invitations are in each state (two queries however many items)."""
     items = list(rnd.items.select_related("panel").order_by("panel__discipline_prefix", "id"))
@@ -196,7 +232,7 @@ def item_assignments(rnd: ReviewRound) -> QuerySet[Assignment]:
 
 
 def draws_of(rnd: ReviewRound) -> QuerySet[Draw]:
-    return rnd.draws.select_related("created_by").order_by("-created_at", "-id")
+    return rnd.draws.select_related("created_by", "panel").order_by("-created_at", "-id")
 
 
 @dataclass

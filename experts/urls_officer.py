@@ -7,6 +7,8 @@ from .views import officer, officer_rounds
 urlpatterns = [
     path("pool/", officer.pool, name="pool"),
     path("pool/import/", officer.pool_import, name="pool_import"),
+    path("pool/import/template/", officer.pool_import_template, name="pool_import_template"),
+    path("pool/evaluation/", officer.pool_evaluation, name="pool_evaluation"),
     path("pool/<int:pk>/", officer.expert_detail, name="expert_detail"),
     # review rounds, draws, conflicts, ranking and the 立项 list (views.officer_rounds)
     path("rounds/", officer_rounds.round_list, name="round_list"),

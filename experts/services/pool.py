@@ -79,6 +79,8 @@ def _apply_profile(expert: Expert, data: dict) -> None:
             raise InvalidInput(e.messages) from None
         expert.workplace_credit_code = code
         expert.organization = Organization.objects.filter(credit_code=code).first()
+    else:
+        expert.organization = None  # a cleared credit code must not leave a stale same-organisation link
     try:
         expert.full_clean(exclude=["user", "organization"])
     except ValidationError as e:
@@ -90,6 +92,9 @@ def register_expert(*, user, data: dict) -> Expert:
     if Expert.objects.filter(user=user).exists():
         raise InvalidInput(_("您已登记为专家，无需重复登记。"))
     expert = Expert(user=user, status=S.PENDING)
+    # before _apply_profile, whose full_clean would say so only in Django's generic words
+    if Expert.objects.filter(id_number=normalize_id_number(data.get("id_number") or "")).exists():
+        raise InvalidInput(_("该证件号码已登记为专家。"), code="duplicate_id")
     _apply_profile(expert, data)
     if Expert.objects.filter(id_number=expert.id_number).exists():
         raise InvalidInput(_("该证件号码已登记为专家。"), code="duplicate_id")
@@ -142,7 +147,7 @@ def _status_transition(name, *, actor, expert_id, reason=""):
                body=_("您的专家状态已变更为“%(state)s”。%(reason)s") % {
                    "state": expert.get_status_display(), "reason": reason},
                link=reverse("experts:profile"), target=expert,
-               dedupe_key=f"expert:{expert.pk}:{name}:{timezone.now().timestamp():.0f}")
+               dedupe_key=f"expert:{expert.pk}:{name}:{timezone.now().timestamp():.6f}")
 
     return run_transition(workflow=EXPERT_WORKFLOW, queryset=Expert.objects.select_related("user"), pk=expert_id,
                           name=name, actor=actor, reason=reason, apply=apply, after=after)
