@@ -247,9 +247,10 @@ def _items_needing(rnd: ReviewRound, el: Eligibility) -> list[ReviewItem]:
 
 
 def respond_by_for(rnd: ReviewRound, now) -> datetime.datetime:
-    if rnd.response_deadline > now:
-        return rnd.response_deadline
-    return min(rnd.review_deadline, now + REPLACEMENT_RESPONSE_TIME)
+    """The round's response deadline, but never less than REPLACEMENT_RESPONSE_TIME from now (an expert invited
+    an hour before it, as a replacement or by hand, still gets time to answer), and never past the review
+    deadline."""
+    return max(rnd.response_deadline, min(rnd.review_deadline, now + REPLACEMENT_RESPONSE_TIME))
 
 
 def _invite(rnd, draw, pairs, now) -> list[Assignment]:
@@ -344,17 +345,7 @@ def record_draw(*, actor, rnd, method, seed, panel_id, items, result, expert_ids
             for e in result.assignments[idx]:
                 pairs.append((item, expert_ids[e], aff[(item.pk, expert_ids[e])]))
         shortfall = {todo[idx].pk: n for idx, n in result.shortfall.items()}
-        snapshot = {}
-        if method == Draw.Method.RANDOM:
-            snapshot = {
-                "items": [i.pk for i in todo],
-                "experts": expert_ids,
-                "candidates": [[pk for pk, _a in el.candidates[item.pk]] for item in todo],
-                "affinity": [[a for _pk, a in el.candidates[item.pk]] for item in todo],
-                "capacities": [el.capacity[pk] for pk in expert_ids],
-                "prior_load": [el.load.get(pk, 0) for pk in expert_ids],
-                "need": [max(1, el.need[i.pk]) for i in todo],
-            }
+        snapshot = draw_snapshot(el, todo) if method == Draw.Method.RANDOM else {}
         draw = Draw.objects.create(
             round=rnd,
             panel_id=panel_id,
@@ -381,10 +372,26 @@ def record_draw(*, actor, rnd, method, seed, panel_id, items, result, expert_ids
     return DrawOutcome(draw=draw, invited=len(pairs), needed=result.needed, shortfall=shortfall)
 
 
+def draw_snapshot(el: Eligibility, items: list[ReviewItem]) -> dict:
+    """What a random draw saw, enough to re-run it from its seed: each item's candidates (with affinity), and
+    the capacity and prior load of every expert among them (in ascending id, the order the draw visits)."""
+    experts = sorted({pk for item in items for pk, _a in el.candidates[item.pk]})
+    return {
+        "items": [i.pk for i in items],
+        "experts": experts,
+        "candidates": [[pk for pk, _a in el.candidates[item.pk]] for item in items],
+        "affinity": [[a for _pk, a in el.candidates[item.pk]] for item in items],
+        "capacities": [el.capacity[pk] for pk in experts],
+        "prior_load": [el.load.get(pk, 0) for pk in experts],
+        "need": [max(1, el.need[i.pk]) for i in items],
+    }
+
+
 def replay_draw(draw: Draw) -> bool:
-    """Re-run a stored random draw from its seed and candidate snapshot; True when it gives the same experts."""
+    """Re-run a stored random draw (or a replacement drawn at random) from its seed and candidate snapshot;
+    True when it gives the same experts."""
     snap = draw.candidates
-    if draw.method != Draw.Method.RANDOM or not snap:
+    if draw.method not in (Draw.Method.RANDOM, Draw.Method.REPLACEMENT) or draw.seed is None or not snap:
         return False
     experts = snap["experts"]
     index = {pk: i for i, pk in enumerate(experts)}
@@ -463,6 +470,7 @@ def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
                         pk = expert_ids[chosen[0]]
                         draw = Draw.objects.create(
                             round=rnd, method=Draw.Method.REPLACEMENT, seed=seed,
+                            candidates=draw_snapshot(el, [old.item]),
                             summary={"item": old.item.pk, "from": "draw", "replaces": old.pk},
                             note=_("备选专家已用尽，重新随机抽取"),
                         )
