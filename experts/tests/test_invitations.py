@@ -203,6 +203,23 @@ def test_expiry_is_replaced_too(officer, open_call, django_capture_on_commit_cal
     assert Assignment.objects.filter(item=item).count() == 5
 
 
+def test_a_replacement_invited_just_before_the_response_deadline_still_gets_time_to_answer(
+        officer, open_call, django_capture_on_commit_callbacks):
+    rnd, item, _pool, _o = drawn_round(officer, open_call, experts=6)
+    a = invited(item)[0]
+    with time_machine.travel(rnd.response_deadline - datetime.timedelta(hours=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            reviews.decline_invitation(actor=a.expert.user, assignment_id=a.pk, reason="出差")
+        now = timezone.now()
+    a.refresh_from_db()
+    assert a.replacement.respond_by == now + assign.REPLACEMENT_RESPONSE_TIME > rnd.response_deadline
+    # and the sweeper leaves it alone at the round's response deadline
+    with time_machine.travel(rnd.response_deadline + datetime.timedelta(minutes=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            expired = reviews.expire_due_invitations()
+    assert a.replacement_id not in expired and len(expired) == 2
+
+
 def test_expire_refused_before_the_response_deadline(officer, open_call):
     _rnd, item, _pool, _o = drawn_round(officer, open_call)
     a = invited(item)[0]
@@ -230,6 +247,11 @@ def test_when_alternates_are_used_up_a_new_draw_with_a_new_seed(officer, open_ca
     assert new.draw.seed is not None and new.draw.seed != outcome.draw.seed
     assert Assignment.objects.filter(item=item, state=Assignment.State.INVITED).count() == 3
     assert len(officer_notes(officer, MessageKind.REVIEW_REPLACED)) == 2
+    # the replacement draw is reproducible from its stored seed, like any random draw
+    assert new.draw.candidates["candidates"] == [[newcomer.pk]]
+    assert assign.replay_draw(new.draw) is True
+    new.draw.candidates["candidates"], new.draw.candidates["affinity"] = [[]], [[]]
+    assert assign.replay_draw(new.draw) is False
 
 
 def test_nobody_eligible_tells_the_officer_of_the_shortfall(officer, open_call, django_capture_on_commit_callbacks):
@@ -283,3 +305,22 @@ def test_the_replacement_task_is_registered_in_a_fresh_process():
                          env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "kjproject.settings_test"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "experts.replace_assignment"
+
+
+def test_a_replacement_drawn_at_random_is_replayable_from_its_seed(officer, open_call,
+                                                                   django_capture_on_commit_callbacks):
+    _rnd, item, _pool, _o = drawn_round(officer, open_call, experts=3)  # no alternates
+    newcomers = {e.pk for e in ExpertFactory.create_batch(10)}
+    a = invited(item)[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.decline_invitation(actor=a.expert.user, assignment_id=a.pk, reason="出差")
+    a.refresh_from_db()
+    draw = a.replacement.draw
+    assert a.replacement.expert_id in newcomers and set(draw.candidates["experts"]) == newcomers
+    assert assign.replay_draw(draw) is True
+    seed = draw.seed
+    replays = []
+    for other in range(seed + 1, seed + 6):
+        draw.seed = other
+        replays.append(assign.replay_draw(draw))
+    assert not all(replays)  # another seed would (typically) have drawn someone else
