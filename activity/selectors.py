@@ -80,6 +80,20 @@ VERB_LABELS = {
     "remove_unavailability": _("删除不可参评时段"),
     "declare_relation": _("申报利益关系"),
     "withdraw_relation": _("撤回利益关系申报"),
+    # review rounds and 立项 lists
+    "set_criteria": _("设置评分指标"),
+    "add_items": _("加入评审对象"),
+    "draw_random": _("随机抽取专家"),
+    "draw_optimal": _("智能匹配专家"),
+    "assign_manual": _("人工指定专家"),
+    "replace": _("自动替补"),
+    "cancel_open_assignments": _("取消未完成的评审任务"),
+    "review_scores": _("提交评分"),
+    "build": _("编制立项清单"),
+    "set_amount": _("调整拟立项金额"),
+    "remove_entry": _("移出立项清单"),
+    "objection": _("收到公示异议"),
+    "resolve_objection": _("处理公示异议"),
 }
 
 

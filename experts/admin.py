@@ -530,7 +530,7 @@ class DrawAdmin(RecordAdmin):
 
     @admin.display(description=gettext_lazy("复核"))
     def replay(self, obj):
-        if obj.method != Draw.Method.RANDOM or not obj.candidates:
+        if not assign.is_replayable(obj):
             return "—"
         if assign.replay_draw(obj):
             return _("按随机种子和候选专家快照重新抽取，结果与本次抽取一致。")

@@ -387,11 +387,17 @@ def draw_snapshot(el: Eligibility, items: list[ReviewItem]) -> dict:
     }
 
 
+def is_replayable(draw: Draw) -> bool:
+    """A draw decided by a seed (随机抽取, or a replacement drawn at random) that stored its candidates."""
+    return draw.method in (Draw.Method.RANDOM, Draw.Method.REPLACEMENT) and draw.seed is not None and bool(
+        draw.candidates)
+
+
 def replay_draw(draw: Draw) -> bool:
     """Re-run a stored random draw (or a replacement drawn at random) from its seed and candidate snapshot;
     True when it gives the same experts."""
     snap = draw.candidates
-    if draw.method not in (Draw.Method.RANDOM, Draw.Method.REPLACEMENT) or draw.seed is None or not snap:
+    if not is_replayable(draw):
         return False
     experts = snap["experts"]
     index = {pk: i for i, pk in enumerate(experts)}

@@ -171,7 +171,8 @@ def _parse_scores(rnd: ReviewRound, raw: dict) -> dict[int, Decimal]:
             errors.append(_("“%(name)s”的得分必须是数字。") % {"name": c.name})
             continue
         if not d.is_finite() or d < 0 or d > c.max_score:
-            errors.append(_("“%(name)s”的得分须在0到%(max)s之间。") % {"name": c.name, "max": c.max_score})
+            errors.append(_("“%(name)s”的得分须在0到%(max)s之间。") % {"name": c.name,
+                                                                 "max": format(c.max_score.normalize(), "f")})
             continue
         if d != d.quantize(Decimal("0.1")):
             errors.append(_("“%(name)s”的得分最多保留一位小数。") % {"name": c.name})

@@ -52,7 +52,7 @@ def state(a):
 @pytest.mark.parametrize("value", ["30.1", "31", "-1", "-0.1"])
 def test_a_score_outside_its_criterion_range_is_refused(task, value):
     first = crit(task)[0]
-    with pytest.raises(InvalidInput, match=f"“{first.name}”的得分须在0到30.0之间"):
+    with pytest.raises(InvalidInput, match=f"“{first.name}”的得分须在0到30之间"):
         reviews.save_review(actor=task.expert.user, assignment_id=task.pk, scores={str(first.pk): value})
     assert not Score.objects.exists()
 

@@ -227,7 +227,7 @@ def _draw_rows(page) -> None:
         s = draw.summary or {}
         shortfall = s.get("shortfall") or {}
         draw.shortfall_total = sum(shortfall.values()) if isinstance(shortfall, dict) else 0
-        draw.replayable = draw.method == Draw.Method.RANDOM and bool(draw.candidates)
+        draw.replayable = assign.is_replayable(draw)
 
 
 @login_required
@@ -277,7 +277,7 @@ def draw_verify(request, pk, draw_id):
         draw = selectors.draws_of(rnd).get(pk=draw_id)
     except (Draw.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
-    if draw.method != Draw.Method.RANDOM or not draw.candidates:
+    if not assign.is_replayable(draw):
         messages.info(request, _("抽取记录 #%(id)d 不是随机抽取，无需复核。") % {"id": draw.pk})
     elif assign.replay_draw(draw):
         messages.success(request, _("复核一致：以种子 %(seed)s 重新抽取，结果与抽取记录 #%(id)d 完全相同。")
