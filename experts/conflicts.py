@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -139,6 +140,13 @@ def expert_facts(experts: Iterable[Expert]) -> dict[int, ExpertFacts]:
             workplace=norm_name(e.workplace),
             credit_codes=codes,
         )
+    # The organisation of the expert's own account counts too: a user of an applicant organisation who
+    # registered as an expert works there, whatever workplace (or no credit code) the profile names.
+    by_user = {e.user_id: e.pk for e in experts}
+    for user_id, code in (get_user_model().objects.filter(pk__in=list(by_user), organization__isnull=False)
+                          .values_list("pk", "organization__credit_code")):
+        if code:
+            facts[by_user[user_id]].credit_codes.add(normalize_credit_code(code))
     for rel in DeclaredRelation.objects.filter(expert_id__in=list(facts)):
         f = facts[rel.expert_id]
         if rel.kind == DeclaredRelation.Kind.ORGANIZATION:
