@@ -366,6 +366,9 @@ class ReviewRoundForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("response_deadline", "review_deadline"):
+            if name in self.fields:  # before the model's own checks, which cannot store year 1 in UTC
+                self.fields[name].validators.append(rounds.validate_deadline)
         if "call" in self.fields:
             self.fields["call"].required = True
             self.fields["call"].help_text = _("评审该指南已受理的申报书；不填写评分指标时使用默认评分指标。")

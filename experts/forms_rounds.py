@@ -14,7 +14,7 @@ from accounts.forms import BootstrapMixin
 from projects.models import Call
 
 from .models import Draw, ReviewRound
-from .services.rounds import DEFAULT_RUBRIC, LIVE_FIELDS, ROUND_FIELDS
+from .services.rounds import DEFAULT_RUBRIC, LIVE_FIELDS, ROUND_FIELDS, validate_deadline
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 MAX_SEED = 2**63 - 1
@@ -26,6 +26,7 @@ def _datetime_field(model_field: str) -> forms.DateTimeField:
         label=f.verbose_name,
         help_text=f.help_text,
         input_formats=[DATETIME_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        validators=[validate_deadline],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_INPUT),
     )
 

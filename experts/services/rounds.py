@@ -51,7 +51,24 @@ def _require_bureau(actor) -> None:
         raise PermissionRefused(_("只有科技局业务人员可以组织专家评审。"))
 
 
+#: a deadline outside these years is a typing error (and one in year 1, Beijing time, falls before the first
+#: instant the database can store in UTC)
+DEADLINE_YEARS = (2000, 2999)
+
+
+def validate_deadline(value) -> None:
+    """A form and model validator: the deadline falls within ``DEADLINE_YEARS``."""
+    if value is not None and not DEADLINE_YEARS[0] <= value.year <= DEADLINE_YEARS[1]:
+        raise ValidationError(_("截止时间须在%(first)d年至%(last)d年之间。")
+                              % {"first": DEADLINE_YEARS[0], "last": DEADLINE_YEARS[1]}, code="deadline_range")
+
+
 def _clean(rnd: ReviewRound) -> None:
+    try:
+        validate_deadline(rnd.response_deadline)
+        validate_deadline(rnd.review_deadline)
+    except ValidationError as e:
+        raise InvalidInput(e.messages) from None
     try:
         rnd.full_clean(exclude=["call", "created_by"])
     except ValidationError as e:
