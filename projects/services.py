@@ -35,6 +35,7 @@ from .models import (
     FormalReview,
     Partner,
     PerformanceTarget,
+    Program,
     Project,
     TeamMember,
 )
@@ -1105,6 +1106,10 @@ def set_avoidance_requests(*, actor: User, application_id: int, requests: list[d
 
 
 def _project_number(app: Application) -> str:
+    # Numbers run per programme and year across its calls: lock the programme so that two 立项 lists approved at
+    # the same time (two calls of one programme) do not both take the next number (lock order: application,
+    # then programme).
+    list(Program.objects.select_for_update().filter(pk=app.call.program_id).values_list("pk", flat=True))
     base = f"{app.call.year}-{app.call.program.code.upper()}-L"
     seq = Project.objects.filter(number__startswith=base).count() + 1
     number = f"{base}{seq:04d}"
