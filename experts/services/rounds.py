@@ -260,8 +260,12 @@ def close_round(*, actor, round_id: int, reason: str = "", force: bool = False, 
         return ["closed_at"]
 
     def after(rnd, from_state):
-        open_ids = list(rnd.assignments.filter(state__in=[AS.INVITED, AS.ACCEPTED]).values_list("id", flat=True))
-        rnd.assignments.filter(pk__in=open_ids).update(state=AS.CANCELLED, updated_at=now)
+        # Locked (in id order) before they are cancelled: a review submitted while the round closes is waited for
+        # and, once submitted, left alone (an update by id alone would overwrite it on PostgreSQL).
+        open_ids = list(rnd.assignments.select_for_update().filter(state__in=[AS.INVITED, AS.ACCEPTED])
+                        .order_by("id").values_list("id", flat=True))
+        rnd.assignments.filter(pk__in=open_ids, state__in=[AS.INVITED, AS.ACCEPTED]).update(
+            state=AS.CANCELLED, updated_at=now)
         if open_ids:
             record_audit(actor=actor, verb="cancel_open_assignments", target=rnd, data={"assignments": open_ids})
 
