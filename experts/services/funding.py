@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
 from activity.workdays import workday_span_end
-from projects.models import Application
+from projects.models import Application, Call
 from projects.services import decline_funding, establish_project
 
 from ..models import FundingList, FundingListEntry, Objection, ReviewRound
@@ -95,14 +96,27 @@ def build_funding_list(*, actor, round_id: int, cutoff_score=None, publicity_wor
     return fl
 
 
+def _locked_entry(entry_id: int) -> FundingListEntry:
+    """The entry, read again once its list is locked: a rebuild that committed meanwhile replaced the entries, and
+    writing to one it deleted must be refused, not crash."""
+    list_id = FundingListEntry.objects.filter(pk=entry_id).values_list("funding_list_id", flat=True).first()
+    if list_id is not None:
+        fl = FundingList.objects.select_for_update(of=("self",)).get(pk=list_id)
+        entry = FundingListEntry.objects.filter(pk=entry_id, funding_list=fl).first()
+        if entry is not None:
+            entry.funding_list = fl
+            return entry
+    raise InvalidInput(_("该项目已不在立项清单中（清单可能已重新编制），请刷新后重试。"), code="entry_gone")
+
+
 def set_granted_amount(*, actor, entry_id: int, amount) -> FundingListEntry:
     _require(actor, "experts.manage_rounds", _("只有科技局业务人员可以调整拟立项金额。"))
     amount = _parse_money(amount, _("拟立项财政资金"))
     with transaction.atomic():
-        entry = FundingListEntry.objects.select_related("funding_list").get(pk=entry_id)
-        fl = FundingList.objects.select_for_update(of=("self",)).get(pk=entry.funding_list_id)
-        if fl.state != F.DRAFT:
+        entry = _locked_entry(entry_id)
+        if entry.funding_list.state != F.DRAFT:
             raise TransitionRefused(_("立项清单已提交审签，金额不能再调整。"))
+        fl = entry.funding_list
         if amount <= 0 or amount > entry.requested_amount:
             raise InvalidInput(_("拟立项财政资金须大于0且不超过申请额 %(req)s 元。") % {"req": entry.requested_amount})
         old = entry.granted_amount
@@ -119,8 +133,8 @@ def remove_entry(*, actor, entry_id: int, reason: str) -> FundingListEntry:
     if not (reason or "").strip():
         raise InvalidInput(_("移出立项清单必须填写理由。"))
     with transaction.atomic():
-        entry = FundingListEntry.objects.get(pk=entry_id)
-        fl = FundingList.objects.select_for_update(of=("self",)).get(pk=entry.funding_list_id)
+        entry = _locked_entry(entry_id)
+        fl = entry.funding_list
         if fl.state != F.DRAFT:
             raise TransitionRefused(_("立项清单已提交审签，不能再调整。"))
         _remove(entry, reason)
@@ -162,6 +176,19 @@ def submit_for_signoff(*, actor, list_id: int) -> FundingList:
         if budget is not None and total > budget:
             raise InvalidInput(_("拟立项财政资金合计 %(total)s 元，超过指南财政资金总额 %(budget)s 元。")
                                % {"total": total, "budget": budget}, code="over_budget")
+        if budget is not None:
+            # The call's other lists (another round of the same call) share its budget. The call's row is locked so
+            # that two of its lists are submitted one after the other.
+            list(Call.objects.select_for_update().filter(pk=fl.round.call_id).values_list("pk", flat=True))
+            others = (FundingListEntry.objects.filter(funding_list__round__call_id=fl.round.call_id,
+                                                      removed_at__isnull=True)
+                      .exclude(funding_list=fl).exclude(funding_list__state=F.DRAFT)
+                      .aggregate(s=Sum("granted_amount"))["s"]) or Decimal("0.00")
+            if total + others > budget:
+                raise InvalidInput(
+                    _("拟立项财政资金合计 %(total)s 元，加上本指南其他立项清单的 %(others)s 元，超过指南财政资金总额 "
+                      "%(budget)s 元。") % {"total": total, "others": others, "budget": budget},
+                    code="over_budget")
 
     def after(fl, from_state):
         count, total = list_totals(fl)
@@ -301,9 +328,21 @@ def approve_list(*, actor, list_id: int, now=None) -> FundingList:
         for e in fl.entries.select_related("item").filter(removed_at__isnull=True):
             listed[e.item.subject_id] = e
         source = _("立项清单 #%(id)d（%(t)s）") % {"id": fl.pk, "t": fl.title}
+        skipped = {}
         for e in listed.values():
-            establish_project(actor=actor, application_id=e.item.subject_id, granted_amount=e.granted_amount,
-                              source=source)
+            try:
+                establish_project(actor=actor, application_id=e.item.subject_id, granted_amount=e.granted_amount,
+                                  source=source)
+            except TransitionRefused:
+                # no longer accepted (already decided on another list): nothing is established twice; the entry
+                # comes off the list with the reason, and the other projects are approved
+                state = Application.objects.filter(pk=e.item.subject_id).values_list("state", flat=True).first()
+                label = Application.State(state).label if state else _("不存在")
+                _remove(e, _("批准立项时申报书状态为“%(state)s”，未予立项") % {"state": label})
+                skipped[e.pk] = state
+        if skipped:
+            record_audit(actor=actor, verb="approve_skipped", target=fl,
+                         data={"entries": [str(pk) for pk in skipped], "states": list(skipped.values())})
         for subject_id in fl.round.items.values_list("subject_id", flat=True):
             if subject_id in listed:
                 continue
