@@ -33,6 +33,8 @@ R = ReviewRound.State
 AS = Assignment.State
 #: how long a replacement expert has to answer, at least (capped by the review deadline)
 REPLACEMENT_RESPONSE_TIME = datetime.timedelta(days=2)
+#: invitations that leave a slot to fill: declined, lapsed, or cancelled because the expert left the pool
+REPLACEABLE = (AS.DECLINED, AS.EXPIRED, AS.CANCELLED)
 #: the largest seed Draw.seed (a 64-bit integer column) can store
 MAX_SEED = 2**63 - 1
 
@@ -207,6 +209,19 @@ def _require_bureau(actor) -> None:
         raise PermissionRefused(_("只有科技局业务人员可以组织专家评审。"))
 
 
+def lock_active_experts() -> list[Expert]:
+    """Lock the row of every active expert, in id order, and return them (for ``eligibility``).
+
+    A draw, a manual assignment and a replacement read each expert's annual load and status, then invite; two of
+    them on different rounds (each holding only its own round) could both see an expert one review under the cap
+    and both invite. With the experts' rows locked they queue, and the load each reads afterwards is committed.
+    A suspension locks the expert's row too, so it waits for a draw that is inviting that expert (and then cancels
+    the invitation) or the draw no longer sees the expert as active. Lock order: round → experts → assignments.
+    """
+    return list(Expert.objects.select_for_update(of=("self",)).filter(status=Expert.Status.ACTIVE)
+                .select_related("organization").order_by("id"))
+
+
 def _lock_round(round_id: int, *states) -> ReviewRound:
     rnd = ReviewRound.objects.select_for_update(of=("self",)).select_related("call").get(pk=round_id)
     if states and rnd.state not in states:
@@ -324,7 +339,7 @@ def run_draw(*, actor, round_id: int, method: str, seed: int | None = None, pane
             items = items.filter(panel_id=panel_id)
         if item_ids is not None:
             items = items.filter(pk__in=list(item_ids))
-        el = eligibility(rnd, list(items), now=now)
+        el = eligibility(rnd, list(items), now=now, experts=lock_active_experts())
         todo = _items_needing(rnd, el)
         if not todo:
             raise InvalidInput(_("所选评审对象均已配齐专家，无需抽取。"), code="nothing_to_draw")
@@ -418,8 +433,12 @@ def assign_manually(*, actor, round_id: int, item_id: int, expert_id: int, now=N
     now = now or timezone.now()
     with transaction.atomic():
         rnd = _lock_round(round_id, R.REVIEWING)
+        if now >= rnd.review_deadline:
+            raise TransitionRefused(_("评审截止时间已过，不能再指定专家。"))
         item = ReviewItem.objects.get(pk=item_id, round=rnd)
-        expert = Expert.objects.select_related("organization", "user").get(pk=expert_id)
+        # locked like a draw locks the pool: the cap is checked on a load no other draw is changing
+        expert = (Expert.objects.select_for_update(of=("self",)).select_related("organization", "user")
+                  .get(pk=expert_id))
         reasons = why_not(rnd, item, expert, now=now)
         if reasons:
             raise InvalidInput(
@@ -438,22 +457,27 @@ def assign_manually(*, actor, round_id: int, item_id: int, expert_id: int, now=N
 
 
 def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
-    """After a decline or an expiry: the next eligible alternate, else a new random draw for that item.
+    """After a decline, an expiry or a cancellation (the expert left the pool): the next eligible alternate, else a
+    new random draw for that item.
 
     Idempotent (a task may run twice): an assignment is replaced once. The officer is told either way.
     """
     now = now or timezone.now()
     with transaction.atomic():
         old = Assignment.objects.select_related("round", "item", "expert").get(pk=assignment_id)
+        if old.state not in REPLACEABLE or old.replaced_at is not None:
+            return None  # replaced already (checked again below, under the lock)
         rnd = _lock_round(old.round_id)
+        live = rnd.state == R.REVIEWING and now < rnd.review_deadline
+        pool = lock_active_experts() if live else None  # before the assignment: round → experts → assignments
         old = Assignment.objects.select_for_update(of=("self",)).select_related("item", "expert").get(pk=assignment_id)
-        if old.state not in (AS.DECLINED, AS.EXPIRED) or old.replaced_at is not None:
+        if old.state not in REPLACEABLE or old.replaced_at is not None:
             return None
         old.replaced_at = now
         new = None
         officer_note = ""
-        if rnd.state == R.REVIEWING and now < rnd.review_deadline:
-            el = eligibility(rnd, [old.item], now=now)
+        if live:
+            el = eligibility(rnd, [old.item], now=now, experts=pool)
             if el.need[old.item.pk] > 0:
                 eligible = dict(el.candidates[old.item.pk])
                 for alt in Alternate.objects.filter(item=old.item, used_at__isnull=True).order_by("rank", "id"):
@@ -487,7 +511,7 @@ def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
         old.save(update_fields=["replaced_at", "replacement", "updated_at"])
         record_audit(actor=None, verb="replace", target=old,
                      data={"replacement": new.pk if new else None, "expert": new.expert_id if new else None})
-        what = _("谢绝") if old.state == AS.DECLINED else _("逾期未答复")
+        what = {AS.DECLINED: _("谢绝"), AS.EXPIRED: _("逾期未答复")}.get(old.state, _("因专家状态变更不再"))
         if new is not None:
             body = _("%(expert)s %(what)s评审“%(item)s”，已由 %(new)s 替补。") % {
                 "expert": old.expert.name, "what": what, "item": old.item, "new": new.expert.name}

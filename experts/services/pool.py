@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.exceptions import InvalidInput, PermissionRefused
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.models import Organization
 from accounts.roles import Role
 from accounts.selectors import users_with_role
@@ -21,7 +21,8 @@ from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
 
-from ..models import DeclaredRelation, Expert, Unavailability
+from ..models import Assignment, DeclaredRelation, Expert, Unavailability
+from .reviews import cancel_invitation
 
 S = Expert.Status
 
@@ -141,16 +142,38 @@ def _status_transition(name, *, actor, expert_id, reason=""):
     def after(expert, from_state):
         if expert.status == S.ACTIVE:
             expert.user.groups.add(Group.objects.get_or_create(name=Role.EXPERT.value)[0])
+        cancelled = _cancel_open_invitations(expert, actor, reason) if name in ("suspend", "retire") else []
+        if cancelled:
+            said = reason.strip().rstrip("。")
+            reason_text = (said + "。" if said else "") + _("您尚未答复的%(n)d项评审邀请已取消。") % {"n": len(cancelled)}
+        else:
+            reason_text = reason
         notify([expert.user], kind=MessageKind.EXPERT_APPROVED if name in ("approve", "reject")
                else MessageKind.EXPERT_STATUS_CHANGED,
                title=_("专家库：%(action)s") % {"action": EXPERT_WORKFLOW.get(name).label},
                body=_("您的专家状态已变更为“%(state)s”。%(reason)s") % {
-                   "state": expert.get_status_display(), "reason": reason},
+                   "state": expert.get_status_display(), "reason": reason_text},
                link=reverse("experts:profile"), target=expert,
                dedupe_key=f"expert:{expert.pk}:{name}:{timezone.now().timestamp():.6f}")
 
     return run_transition(workflow=EXPERT_WORKFLOW, queryset=Expert.objects.select_related("user"), pk=expert_id,
                           name=name, actor=actor, reason=reason, apply=apply, after=after)
+
+
+def _cancel_open_invitations(expert: Expert, actor, reason: str) -> list[int]:
+    """A suspended or retired expert's unanswered invitations are cancelled (and replaced after commit), in id
+    order; reviews already accepted stay theirs to finish, submitted ones stand."""
+    why = _("专家%(action)s：%(reason)s") % {"action": expert.get_status_display(), "reason": reason.strip()}
+    done = []
+    for pk in Assignment.objects.filter(expert=expert, state=Assignment.State.INVITED).order_by("id").values_list(
+        "id", flat=True
+    ):
+        try:
+            cancel_invitation(actor=actor, assignment_id=pk, reason=why)
+        except TransitionRefused:
+            continue  # answered meanwhile
+        done.append(pk)
+    return done
 
 
 def approve_expert(*, actor, expert_id: int, reason: str = "") -> Expert:
@@ -162,7 +185,8 @@ def reject_expert(*, actor, expert_id: int, reason: str) -> Expert:
 
 
 def suspend_expert(*, actor, expert_id: int, reason: str) -> Expert:
-    """暂停: the expert is no longer drawn; reviews already accepted stay theirs to finish."""
+    """暂停: the expert is no longer drawn, unanswered invitations are cancelled and replaced; reviews already
+    accepted stay theirs to finish."""
     return _status_transition("suspend", actor=actor, expert_id=expert_id, reason=reason)
 
 

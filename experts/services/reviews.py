@@ -17,7 +17,7 @@ from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
 
-from ..models import Assignment, Commitment, Review, ReviewRound, Score
+from ..models import Assignment, Commitment, Expert, Review, ReviewRound, Score
 
 AS = Assignment.State
 R = ReviewRound.State
@@ -80,6 +80,9 @@ def accept_invitation(*, actor, assignment_id: int, confirmed: list[str] | tuple
     def guard(a):
         _own(actor, a)
         _round_live(a, now)
+        if a.expert.status != Expert.Status.ACTIVE:
+            raise TransitionRefused(_("您的专家状态为“%(status)s”，不能接受评审邀请。")
+                                    % {"status": a.expert.get_status_display()})
         if now > a.respond_by:
             raise TransitionRefused(_("已超过答复截止时间，不能再接受邀请。"))
 
@@ -122,6 +125,18 @@ def decline_invitation(*, actor, assignment_id: int, reason: str, now=None) -> A
                        after=lambda a, s: _schedule_replacement(a))
 
 
+def cancel_invitation(*, actor, assignment_id: int, reason: str) -> Assignment:
+    """取消 an invitation its expert has not answered (they were suspended or left the pool); another expert is
+    found after commit, as after a decline. Refused once the invitation was answered."""
+
+    def guard(a):
+        if a.state != AS.INVITED:
+            raise TransitionRefused(_("评审邀请已答复，不能取消。"))
+
+    return _transition("cancel", actor=actor, assignment_id=assignment_id, reason=reason, guard=guard,
+                       after=lambda a, s: _schedule_replacement(a))
+
+
 def expire_invitation(*, assignment_id: int, now=None) -> Assignment:
     now = now or timezone.now()
 
@@ -134,18 +149,25 @@ def expire_invitation(*, assignment_id: int, now=None) -> Assignment:
 
 
 def expire_due_invitations(now=None, batch: int = 500) -> list[int]:
-    """Sweeper: invitations not answered by their deadline expire (and are replaced). Returns their ids."""
+    """Sweeper: invitations not answered by their deadline expire (and are replaced). Returns their ids.
+
+    Reads ``batch`` ids at a time, in id order from where the last batch ended, until none is left: a round of
+    thousands of invitations lapsing at once is swept in one run, and a row refused is never read twice."""
     now = now or timezone.now()
     done = []
-    ids = list(Assignment.objects.filter(state=AS.INVITED, respond_by__lt=now).order_by("respond_by", "id")
-               .values_list("id", flat=True)[:batch])
-    for pk in ids:
-        try:
-            expire_invitation(assignment_id=pk, now=now)
-        except TransitionRefused:
-            continue  # answered meanwhile
-        done.append(pk)
-    return done
+    last = 0
+    while True:
+        ids = list(Assignment.objects.filter(state=AS.INVITED, respond_by__lt=now, pk__gt=last).order_by("id")
+                   .values_list("id", flat=True)[:batch])
+        if not ids:
+            return done
+        for pk in ids:
+            try:
+                expire_invitation(assignment_id=pk, now=now)
+            except TransitionRefused:
+                continue  # answered meanwhile
+            done.append(pk)
+        last = ids[-1]
 
 
 # ---- scoring ------------------------------------------------------------------------------------------
