@@ -209,6 +209,10 @@ def _read_rows(content: bytes) -> list[tuple[int, dict[str, tuple[str, bool]]]]:
             if len(out) >= MAX_ROWS:
                 raise InvalidInput(_("一次最多导入 %(n)d 行，请分批导入。") % {"n": MAX_ROWS})
             out.append((number, cells))
+    except InvalidInput:
+        raise
+    except Exception:  # read-only mode parses the sheet only now: broken XML, bad cell references or values…
+        raise InvalidInput(_("Excel 文件已损坏或格式不正确，无法读取。")) from None
     finally:
         wb.close()
     if not out:

@@ -1,14 +1,18 @@
 """Regressions found in the access-control and input-handling review of expert review (issue 3)."""
 
 import datetime
+import io
+import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import Workbook
 
 from accounts.exceptions import InvalidInput
-from experts.models import ReviewItem, ReviewRound
-from experts.services import assign, pool, rounds
+from experts.models import Expert, ReviewItem, ReviewRound
+from experts.services import assign, importer, pool, rounds
 
 from .factories import RoundFactory, accepted_application
 
@@ -77,3 +81,43 @@ def test_the_round_service_refuses_a_deadline_out_of_range(officer, open_call):
         rounds.create_round(actor=officer, call_id=open_call.pk, data={"response_deadline": far - datetime.timedelta(
             hours=1), "review_deadline": far})
     assert not ReviewRound.objects.exists()
+
+
+# ---- expert import: a sheet broken inside a well-formed .xlsx ----------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_with_broken_sheet(mutate) -> bytes:
+    """A valid import file whose first sheet's XML is then changed by ``mutate`` (the zip stays valid, so only
+    reading the rows finds the damage)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append([c.header for c in importer.COLUMNS])
+    ws.append(["李四", "11010519491231002X", "13900000001", "lisi@example.com", "浙江大学", "", "教授", "正高级",
+               "520.20", "", "", ""])
+    out = io.BytesIO()
+    wb.save(out)
+    src = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            z.writestr(info.filename, mutate(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mutate", [
+    pytest.param(lambda xml: xml[: len(xml) // 2], id="truncated-xml"),
+    pytest.param(lambda xml: xml.replace(b"<sheetData>", b'<sheetData><row r="x"><c r="A1"><v>1</v></c></row>'),
+                 id="bad-row-number"),
+    pytest.param(lambda xml: xml.replace(b'<c r="A2" t="inlineStr"><is><t>\xe6\x9d\x8e\xe5\x9b\x9b</t></is>',
+                                         b'<c r="A2" t="n"><v>abc</v>'), id="bad-number"),
+])
+def test_a_sheet_broken_inside_the_zip_is_refused_with_a_message(client, officer, mutate):
+    client.force_login(officer)
+    upload = SimpleUploadedFile("专家名单.xlsx", xlsx_with_broken_sheet(mutate), content_type=XLSX)
+    response = client.post(reverse("experts:pool_import"), {"file": upload})
+    assert response.status_code == 200
+    assert "Excel 文件已损坏或格式不正确，无法读取" in response.content.decode()
+    assert not Expert.objects.exists()
