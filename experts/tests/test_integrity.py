@@ -17,6 +17,7 @@ from activity.models import AuditEvent, Notification
 from experts.models import (
     Alternate,
     Assignment,
+    Commitment,
     Expert,
     FundingList,
     FundingListEntry,
@@ -286,3 +287,35 @@ def test_no_manual_assignment_after_the_review_deadline(officer, open_call):
                                now=rnd.review_deadline)
     assert not Assignment.objects.filter(expert=spare).exists()
     assert assign.assign_manually(actor=officer, round_id=rnd.pk, item_id=item.pk, expert_id=spare.pk).state == AS.INVITED
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_draws_on_one_round_at_once_fill_each_item_once(officer, open_call):
+    accepted_application(open_call)
+    ExpertFactory.create_batch(8)
+    rnd = rounds.create_round(actor=officer, call_id=open_call.pk, data={"experts_per_item": 3})
+    rounds.add_items(actor=officer, round_id=rnd.pk)
+    rounds.start_round(actor=officer, round_id=rnd.pk)
+    results = run_concurrently(
+        lambda: assign.run_draw(actor=officer, round_id=rnd.pk, method="random", seed=1),
+        lambda: assign.run_draw(actor=officer, round_id=rnd.pk, method="optimal"),
+    )
+    refused = [r for r in results if isinstance(r, InvalidInput)]
+    assert len(refused) == 1 and "均已配齐专家" in refused[0].message, results
+    assert Assignment.objects.filter(round=rnd, state=AS.INVITED).count() == 3
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_expert_accepting_while_the_sweeper_expires_the_invitation(officer, open_call):
+    rnd = live_round(officer, open_call)
+    a = Assignment.objects.filter(round=rnd).select_related("expert__user").first()
+    results = run_concurrently(
+        lambda: reviews.accept_invitation(actor=a.expert.user, assignment_id=a.pk, confirmed=ALL, now=a.respond_by),
+        lambda: reviews.expire_invitation(assignment_id=a.pk, now=a.respond_by + datetime.timedelta(seconds=1)),
+    )
+    assert sum(isinstance(r, TransitionRefused) for r in results) == 1, results
+    a.refresh_from_db()
+    assert a.state in (AS.ACCEPTED, AS.EXPIRED)
+    assert Commitment.objects.filter(assignment=a).exists() == (a.state == AS.ACCEPTED)
