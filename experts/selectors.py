@@ -299,14 +299,17 @@ def expert_evaluation(experts=None) -> list[dict]:
     """Per expert: invitations, on-time rate, decline rate, mean deviation from the others' mean."""
     qs = experts if experts is not None else Expert.objects.all()
     experts = list(qs.order_by("name", "id"))
-    stats = {e.pk: {"expert": e, "invited": 0, "declined": 0, "expired": 0, "submitted": 0, "on_time": 0,
-                    "deviation_sum": Decimal(0), "deviation_n": 0} for e in experts}
+    stats = {e.pk: {"expert": e, "invited": 0, "answered": 0, "declined": 0, "expired": 0, "submitted": 0,
+                    "on_time": 0, "deviation_sum": Decimal(0), "deviation_n": 0} for e in experts}
     rows = Assignment.objects.filter(expert__in=experts).values_list(
         "expert_id", "state", "submitted_at", "round__review_deadline", "item_id")
     item_ids = set()
     for expert_id, state, submitted_at, deadline, item_id in rows:
         s = stats[expert_id]
         s["invited"] += 1
+        # the decline rate is over invitations whose outcome is known: not those still open or cancelled
+        if state not in (AS.INVITED, AS.CANCELLED):
+            s["answered"] += 1
         if state == AS.DECLINED:
             s["declined"] += 1
         elif state == AS.EXPIRED:
@@ -332,7 +335,7 @@ def expert_evaluation(experts=None) -> list[dict]:
                 stats[expert_id]["deviation_n"] += 1
     out = []
     for s in stats.values():
-        answered = s["invited"]
+        answered = s["answered"]
         s["on_time_rate"] = (Decimal(s["on_time"]) / s["submitted"] * 100).quantize(Decimal("0.1")) if s["submitted"] else None
         s["decline_rate"] = (
             (Decimal(s["declined"] + s["expired"]) / answered * 100).quantize(Decimal("0.1")) if answered else None

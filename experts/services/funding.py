@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -25,6 +26,9 @@ from ..models import FundingList, FundingListEntry, Objection, ReviewRound
 from ..selectors import ranking
 
 F = FundingList.State
+#: the public objection form: at most this many objections per network address and list in OBJECTION_WINDOW
+OBJECTIONS_PER_ADDRESS = 5
+OBJECTION_WINDOW = datetime.timedelta(hours=24)
 
 FUNDING_LIST_WORKFLOW = Workflow(
     "experts.FundingList",
@@ -263,11 +267,17 @@ def record_objection(*, list_id: int, name: str, contact: str, content: str, ent
         errors.append(_("异议内容不少于10个字，请写明事实和理由。"))
     if errors:
         raise InvalidInput(errors, code="objection")
-    today = timezone.localdate(now or timezone.now())
+    moment = now or timezone.now()
+    today = timezone.localdate(moment)
     with transaction.atomic():
         fl = FundingList.objects.select_for_update(of=("self",)).get(pk=list_id)
         if fl.state != F.PUBLICIZING or not (fl.publicity_start <= today <= fl.publicity_end):
             raise TransitionRefused(_("不在公示期内，不能提出异议。"))
+        if ip and fl.objections.filter(ip=ip, created_at__gte=moment - OBJECTION_WINDOW).count() >= (
+            OBJECTIONS_PER_ADDRESS
+        ):
+            raise InvalidInput(_("同一网络地址在24小时内对本清单最多提出%(n)d条异议，请合并反映或电话联系。")
+                               % {"n": OBJECTIONS_PER_ADDRESS}, code="objection_limit")
         entry = None
         if entry_id:
             entry = FundingListEntry.objects.filter(funding_list=fl, pk=entry_id, removed_at__isnull=True).first()

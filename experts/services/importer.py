@@ -202,6 +202,8 @@ def _read_rows(content: bytes) -> list[tuple[int, dict[str, tuple[str, bool]]]]:
         if missing:
             raise InvalidInput(_("表头缺少以下列：%(cols)s。请使用导入模板。") % {"cols": "、".join(missing)})
         out = []
+        # only the columns we use: a sheet with a far-right cell would otherwise pad every row to that width
+        rows = ws.iter_rows(min_row=2, max_col=max(positions.values()) + 1, values_only=True)
         for number, values in enumerate(rows, start=2):
             cells = {key: _cell_text(values[i] if i < len(values) else None) for key, i in positions.items()}
             if not any(text for text, _num in cells.values()):

@@ -25,6 +25,8 @@ from ..models import Assignment, DeclaredRelation, Expert, Unavailability
 from .reviews import cancel_invitation
 
 S = Expert.Status
+#: roles that run reviews and may therefore not be experts themselves
+BUREAU_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.FINANCE)
 
 EXPERT_WORKFLOW = Workflow(
     "experts.Expert",
@@ -92,6 +94,9 @@ def register_expert(*, user, data: dict) -> Expert:
     """A user registers as an expert; an officer approves before they can be drawn."""
     if Expert.objects.filter(user=user).exists():
         raise InvalidInput(_("您已登记为专家，无需重复登记。"))
+    if user.is_superuser or any(user.has_role(r) for r in BUREAU_ROLES):
+        # they run the reviews, see rankings and other experts' scores: they may not also review
+        raise PermissionRefused(_("科技局工作人员不能登记为评审专家。"), code="bureau_staff")
     expert = Expert(user=user, status=S.PENDING)
     # before _apply_profile, whose full_clean would say so only in Django's generic words
     if Expert.objects.filter(id_number=normalize_id_number(data.get("id_number") or "")).exists():
@@ -130,6 +135,8 @@ def update_expert_profile(*, actor, expert_id: int, data: dict) -> Expert:
 
 def _status_transition(name, *, actor, expert_id, reason=""):
     _require_pool(actor)
+    if Expert.objects.filter(pk=expert_id, user=actor).exists():
+        raise PermissionRefused(_("不能审核或变更本人的专家资格。"), code="own_expert")
 
     def apply(expert):
         expert.status_reason = reason.strip()

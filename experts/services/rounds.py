@@ -186,10 +186,10 @@ def add_items(*, actor, round_id: int) -> int:
         adapter = adapter_for(rnd.kind)
         ct = ContentType.objects.get_for_model(adapter.model)
         have = set(rnd.items.values_list("subject_id", flat=True))
-        # one active round per subject: a subject already in another open round is left out
+        # an application is reviewed in one round: one already in another round (open or closed) stays there,
+        # so approving one round's 立项 list never decides an application another round is still ranking
         busy = set(
-            ReviewItem.objects.filter(subject_type=ct, round__state__in=[R.DRAFT, R.REVIEWING])
-            .exclude(round=rnd).values_list("subject_id", flat=True)
+            ReviewItem.objects.filter(subject_type=ct).exclude(round=rnd).values_list("subject_id", flat=True)
         )
         ids = [pk for pk in adapter.eligible(call=rnd.call).values_list("id", flat=True) if pk not in have | busy]
         profiles = adapter.profiles(ids)

@@ -334,3 +334,16 @@ def test_approval_creates_projects_with_the_granted_amounts_and_declines_the_res
     with at(2026, 10, 14), pytest.raises(TransitionRefused):
         funding.approve_list(actor=officer, list_id=fl.pk)
     assert Project.objects.count() == 3
+
+
+def test_one_address_may_raise_only_a_few_objections_a_day(publicized):
+    fl, _items = publicized
+    with at(2026, 10, 9):
+        for _ in range(funding.OBJECTIONS_PER_ADDRESS):
+            funding.record_objection(list_id=fl.pk, ip="203.0.113.7", **OBJECTION)
+        with pytest.raises(InvalidInput, match="最多提出5条异议"):
+            funding.record_objection(list_id=fl.pk, ip="203.0.113.7", **OBJECTION)
+        funding.record_objection(list_id=fl.pk, ip="203.0.113.8", **OBJECTION)  # another address is not affected
+    with at(2026, 10, 10, 11):  # a day later the address may write again
+        funding.record_objection(list_id=fl.pk, ip="203.0.113.7", **OBJECTION)
+    assert Objection.objects.filter(funding_list=fl, ip="203.0.113.7").count() == funding.OBJECTIONS_PER_ADDRESS + 1

@@ -215,6 +215,35 @@ def test_evaluation_figures_exact():
     assert sz["mean_deviation"] == Decimal("15.00")
 
 
+def test_decline_rate_counts_only_invitations_with_a_known_outcome():
+    """1 declined, 1 accepted, plus 2 still open and 1 cancelled by the bureau: the rate is 1 of 2, not 1 of 5."""
+    rnd = RoundFactory()
+    x = ExpertFactory()
+    items = [make_item(rnd, n) for n in range(5)]
+    for item, state in zip(items, [AS.DECLINED, AS.ACCEPTED, AS.INVITED, AS.INVITED, AS.CANCELLED], strict=True):
+        make_assignment(rnd, item, x, state)
+    s = expert_evaluation(Expert.objects.filter(pk=x.pk))[0]
+    assert (s["invited"], s["decline_rate"]) == (5, Decimal("50.0"))
+
+
+def test_bureau_staff_cannot_register_as_experts(db):
+    for roles in (["officer"], ["supervisor"], ["finance"]):
+        user = UserFactory(roles=roles)
+        with pytest.raises(PermissionRefused, match="科技局工作人员不能登记为评审专家"):
+            pool.register_expert(user=user, data=PROFILE)
+    assert not Expert.objects.exists()
+
+
+def test_nobody_decides_on_their_own_expert_status(officer):
+    """A user who is an officer and (registered before becoming one) an expert cannot approve or suspend
+    themself."""
+    expert = ExpertFactory(user=officer, status=Expert.Status.PENDING)
+    with pytest.raises(PermissionRefused, match="本人"):
+        pool.approve_expert(actor=officer, expert_id=expert.pk)
+    expert.refresh_from_db()
+    assert expert.status == Expert.Status.PENDING
+
+
 def test_evaluation_of_an_expert_without_history_is_empty_not_zero():
     s = expert_evaluation(Expert.objects.filter(pk=ExpertFactory().pk))[0]
     assert (s["invited"], s["decline_rate"], s["on_time_rate"], s["mean_deviation"]) == (0, None, None, None)

@@ -246,3 +246,17 @@ def test_once_reviewing_only_deadlines_move_and_only_later(officer, live):
     rounds.update_round(actor=officer, round_id=live.pk, data={"response_deadline": later})
     # open invitations follow the new response deadline
     assert set(Assignment.objects.values_list("respond_by", flat=True)) == {later}
+
+
+def test_an_application_is_reviewed_in_one_round_only(officer, open_call):
+    """An application already in a round, even a closed one, is not taken into a second round of its call, so
+    approving one round's 立项 list never decides an application another round is still ranking."""
+    app = accepted_application(open_call)
+    first = rounds.create_round(actor=officer, call_id=open_call.pk, data={"experts_per_item": 3})
+    assert rounds.add_items(actor=officer, round_id=first.pk) == 1
+    ReviewRound.objects.filter(pk=first.pk).update(state=ReviewRound.State.CLOSED)
+    later = accepted_application(open_call)
+    second = rounds.create_round(actor=officer, call_id=open_call.pk, data={"experts_per_item": 3})
+    assert rounds.add_items(actor=officer, round_id=second.pk) == 1
+    assert list(second.items.values_list("subject_id", flat=True)) == [later.pk]
+    assert app.pk in first.items.values_list("subject_id", flat=True)
