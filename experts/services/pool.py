@@ -34,7 +34,7 @@ EXPERT_WORKFLOW = Workflow(
     [
         T("approve", [S.PENDING], S.ACTIVE, gettext_lazy("审核入库")),
         T("reject", [S.PENDING], S.REJECTED, gettext_lazy("不予入库"), needs_reason=True),
-        T("suspend", [S.ACTIVE], S.SUSPENDED, gettext_lazy("暂停"), needs_reason=True),
+        T("suspend", [S.ACTIVE], S.SUSPENDED, gettext_lazy("暂停评审资格"), needs_reason=True),
         T("reinstate", [S.SUSPENDED], S.ACTIVE, gettext_lazy("恢复")),
         T("retire", [S.ACTIVE, S.SUSPENDED], S.RETIRED, gettext_lazy("退出专家库"), needs_reason=True),
     ],
