@@ -30,3 +30,4 @@ class MessageKind(models.TextChoices):
     FUNDING_LIST_SIGNOFF = "funding_list_signoff", _("立项清单待审签")
     FUNDING_LIST_DECIDED = "funding_list_decided", _("立项清单审签结果")
     FUNDING_LIST_OBJECTION = "funding_list_objection", _("立项公示异议")
+    REVIEW_CANCELLED = "review_cancelled", _("评审任务已取消")

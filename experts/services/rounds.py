@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.models import User
 from accounts.workflow import T, Workflow, record_audit, run_transition
+from activity.messaging import MessageKind
+from activity.services import notify_each
 from projects.models import Call
 
 from ..models import Assignment, Criterion, Panel, ReviewItem, ReviewRound
@@ -268,6 +273,16 @@ def close_round(*, actor, round_id: int, reason: str = "", force: bool = False, 
             state=AS.CANCELLED, updated_at=now)
         if open_ids:
             record_audit(actor=actor, verb="cancel_open_assignments", target=rnd, data={"assignments": open_ids})
+            per_expert = Counter(
+                rnd.assignments.filter(pk__in=open_ids, state=AS.CANCELLED).values_list("expert__user_id", flat=True))
+            users = User.objects.in_bulk(list(per_expert))
+            notify_each(
+                [(users[uid], _("评审已结束：%(round)s") % {"round": rnd.name},
+                  _("评审轮次“%(round)s”已结束，您尚未完成的%(n)d项评审邀请或任务已取消，无需再处理。")
+                  % {"round": rnd.name, "n": n}) for uid, n in per_expert.items()],
+                kind=MessageKind.REVIEW_CANCELLED, link=reverse("experts:dashboard"), target=rnd,
+                dedupe_key=f"round:{rnd.pk}:closed",
+            )
 
     qs = ReviewRound.objects.prefetch_related("items__assignments")
     return run_transition(workflow=ROUND_WORKFLOW, queryset=qs, pk=round_id, name="close", actor=actor,

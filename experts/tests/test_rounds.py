@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
-from activity.models import AuditEvent
+from activity.models import AuditEvent, Notification
 from experts.models import Assignment, Criterion, Panel, Review, ReviewItem, ReviewRound
 from experts.services import assign, rounds
 from projects.models import Application
@@ -221,6 +221,11 @@ def test_close_without_force_when_every_item_has_three_reviews_and_open_invitati
     assert states[extra_invited.pk] == states[extra_accepted.pk] == Assignment.State.CANCELLED
     assert sum(1 for s in states.values() if s == Assignment.State.SUBMITTED) == 6
     assert AuditEvent.objects.filter(verb="cancel_open_assignments", target_id=str(live.pk)).exists()
+    # the two experts whose work was cancelled are told, nobody else is
+    told = Notification.objects.filter(kind="review_cancelled")
+    assert sorted(told.values_list("recipient_id", flat=True)) == sorted(
+        [extra_invited.expert.user_id, extra_accepted.expert.user_id])
+    assert "已取消" in told.first().body
     with pytest.raises(TransitionRefused):
         rounds.close_round(actor=officer, round_id=live.pk)
 
