@@ -9,6 +9,7 @@ urlpatterns = [
     path("pool/import/", officer.pool_import, name="pool_import"),
     path("pool/import/template/", officer.pool_import_template, name="pool_import_template"),
     path("pool/evaluation/", officer.pool_evaluation, name="pool_evaluation"),
+    path("pool/evaluation.xlsx", officer.pool_evaluation_xlsx, name="pool_evaluation_xlsx"),
     path("pool/<int:pk>/", officer.expert_detail, name="expert_detail"),
     # review rounds, draws, conflicts, ranking and the 立项 list (views.officer_rounds)
     path("rounds/", officer_rounds.round_list, name="round_list"),
@@ -27,7 +28,9 @@ urlpatterns = [
          name="assignment_reopen"),
     path("rounds/<int:pk>/conflicts/", officer_rounds.round_conflicts, name="round_conflicts"),
     path("rounds/<int:pk>/ranking/", officer_rounds.round_ranking, name="round_ranking"),
+    path("rounds/<int:pk>/ranking.xlsx", officer_rounds.round_ranking_xlsx, name="round_ranking_xlsx"),
     path("rounds/<int:pk>/funding-list/", officer_rounds.funding_list, name="funding_list"),
+    path("rounds/<int:pk>/funding-list.xlsx", officer_rounds.funding_list_xlsx, name="funding_list_xlsx"),
     path("rounds/<int:pk>/funding-list/build/", officer_rounds.funding_build, name="funding_build"),
     path("rounds/<int:pk>/funding-list/entries/<int:entry_id>/amount/", officer_rounds.funding_entry_amount,
          name="funding_entry_amount"),

@@ -24,7 +24,7 @@ from accounts.exceptions import DomainError
 from projects.models import Call, Project
 from projects.selectors import calls_visible_to
 
-from .. import selectors
+from .. import exports, selectors
 from ..forms_rounds import (
     AmountForm,
     BuildListForm,
@@ -597,3 +597,19 @@ def funding_approve(request, rnd):
     funding.approve_list(actor=request.user, list_id=fl.pk)
     count, _total = funding.list_totals(fl)
     messages.success(request, _("已批准立项，%(n)d个项目已立项。") % {"n": count})
+
+
+# ---- Excel downloads (who may see the page may download it) ------------------------------------------------
+
+
+@login_required
+def round_ranking_xlsx(request, pk):
+    rnd = _round(request, pk)
+    return exports.xlsx_response(exports.ranking_xlsx(rnd), exports.export_filename(_("评审排名"), rnd.name))
+
+
+@login_required
+def funding_list_xlsx(request, pk):
+    rnd = _round(request, pk)
+    fl = _required_list(rnd)
+    return exports.xlsx_response(exports.funding_list_xlsx(rnd, fl), exports.export_filename(_("立项清单"), rnd.name))
