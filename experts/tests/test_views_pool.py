@@ -194,7 +194,7 @@ def test_suspend_reinstate_and_retire_from_the_detail_page(client, officer):
     assert 'data-testid="action-suspend"' in html and 'data-testid="action-reinstate"' not in html
 
     response = client.post(url, {"action": "suspend", "reason": ""}, follow=True)
-    assert "“暂停”必须填写理由。" in response.content.decode()
+    assert "“暂停评审资格”必须填写理由。" in response.content.decode()
     assert Expert.objects.get(pk=expert.pk).status == S.ACTIVE
 
     response = client.post(url, {"action": "suspend", "reason": "连续三次逾期未答复"}, follow=True)
