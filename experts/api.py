@@ -395,7 +395,7 @@ class ProgressItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     title = serializers.CharField()
-    panel = serializers.CharField(source="panel.name", default=None, allow_null=True, help_text=_("评审组"))
+    panel = serializers.CharField(source="panel.label", default=None, allow_null=True, help_text=_("评审组"))
 
 
 class ProgressRowSerializer(serializers.Serializer):

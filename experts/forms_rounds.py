@@ -151,7 +151,7 @@ class DrawForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, panels=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["panel"].choices = [("", _("全部评审组"))] + [(p.pk, p.name) for p in panels]
+        self.fields["panel"].choices = [("", _("全部评审组"))] + [(p.pk, p.label) for p in panels]
 
 
 class ManualAssignForm(forms.Form):

@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import MoneyField
@@ -264,7 +265,14 @@ class Panel(models.Model):
         constraints = [models.UniqueConstraint(fields=["round", "discipline_prefix"], name="panel_unique_prefix")]
 
     def __str__(self):
-        return self.name
+        return str(self.label)
+
+    @property
+    def label(self) -> str:
+        """The panel's name in the reader's language (the stored ``name`` is the one of the day it was made)."""
+        if self.discipline_prefix:
+            return gettext("%(code)s 学科组") % {"code": self.discipline_prefix}
+        return gettext("未填学科代码")
 
 
 class ReviewItem(models.Model):

@@ -4,7 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from activity.models import AuditEvent, Notification
@@ -126,6 +126,8 @@ def test_add_items_takes_only_the_calls_accepted_applications_grouped_by_discipl
     assert items[ai.pk].panel.discipline_prefix == "520" and items[ai.pk].panel.name == "520 学科组"
     assert items[eco.pk].panel.discipline_prefix == "630"
     assert items[nocode.pk].panel.discipline_prefix == "" and items[nocode.pk].panel.name == "未填学科代码"
+    with translation.override("en"):  # shown in the reader's language, whatever it was stored in
+        assert str(items[ai.pk].panel) == translation.gettext("%(code)s 学科组") % {"code": "520"} != "520 学科组"
     assert Panel.objects.filter(round=rnd).count() == 3
     # what the item remembers of the application
     item = items[ai.pk]
