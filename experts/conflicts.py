@@ -66,6 +66,9 @@ def on_team(expert: ExpertFacts, subject: SubjectProfile) -> str | None:
 
 def declared_relation(expert: ExpertFacts, subject: SubjectProfile) -> str | None:
     """An organisation or person the expert declared a relationship with is behind the subject."""
+    if not (expert.related_codes or expert.related_org_names or expert.related_person_ids
+            or expert.related_person_names):
+        return None  # most experts declared nothing
     for code, relation in expert.related_codes.items():
         if code in subject.organizations:
             return _("本人申报的利益关系：%(org)s（%(rel)s）") % {"org": subject.organizations[code], "rel": relation}

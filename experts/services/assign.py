@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -81,6 +81,41 @@ def affinity(item: ReviewItem | SubjectProfile, expert: Expert) -> float | None:
     return round(d + 0.5 * keyword_affinity(split_terms(item.keywords), expert.keyword_list), 3)
 
 
+class _Matcher:
+    """``affinity`` for many pairs: each item's and each expert's codes and keywords are parsed once (a round
+    of 2,000 items and 5,000 experts compares hundreds of thousands of pairs). Same results as ``affinity``."""
+
+    def __init__(self, experts: dict[int, Expert]):
+        self.codes = {}
+        self.keywords = {}
+        for pk, e in experts.items():
+            codes = [c for c in (str(c).strip() for c in e.discipline_codes or ()) if c]
+            self.codes[pk] = [(c, discipline_root(c)) for c in codes]
+            self.keywords[pk] = {k.casefold() for k in e.keyword_list}
+
+    def item(self, item) -> tuple[str, str, set[str]]:
+        code = (item.discipline_code or "").strip()
+        return code, discipline_root(code), {k.casefold() for k in split_terms(item.keywords)}
+
+    def affinity(self, parsed_item, pk: int) -> float | None:
+        code, root, item_kw = parsed_item
+        if not code:
+            d = 0.2
+        else:
+            d = None
+            for c, c_root in self.codes[pk]:
+                if code.startswith(c) and len(c) > 3 or c.startswith(code):
+                    d = 0.5
+                    break
+                if c_root == root:
+                    d = 0.3
+            if d is None:
+                return None
+        kw = self.keywords[pk]
+        k = len(item_kw & kw) / len(item_kw | kw) if item_kw and kw else 0.0
+        return round(d + 0.5 * k, 3)
+
+
 # ---- eligibility -------------------------------------------------------------------------------------
 
 
@@ -110,6 +145,18 @@ def unavailable_experts(expert_ids, start: datetime.date, end: datetime.date) ->
     return out
 
 
+def active_experts_for(items) -> QuerySet[Expert]:
+    """The active experts who can match any of ``items`` by discipline (everyone when an item has no code):
+    only they are worth loading, with their conflict facts and loads, for a page of items or one panel."""
+    qs = Expert.objects.filter(status=Expert.Status.ACTIVE)
+    roots = {discipline_root(i.discipline_code) for i in items}
+    if roots and "" not in roots:
+        pks = [pk for pk, codes in qs.values_list("pk", "discipline_codes")
+               if any(discipline_root(str(c)) in roots for c in codes or ())]
+        qs = qs.filter(pk__in=pks)
+    return qs.select_related("organization").order_by("id")
+
+
 @dataclass
 class Eligibility:
     """For each item: the eligible experts with their affinity, and why the others in its discipline are not."""
@@ -128,7 +175,7 @@ def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=
     now = now or timezone.now()
     today = timezone.localdate(now)
     if experts is None:
-        experts = Expert.objects.filter(status=Expert.Status.ACTIVE).select_related("organization").order_by("id")
+        experts = active_experts_for(items)
     experts = {e.pk: e for e in experts}
     checker = ConflictChecker(experts.values())
     load = annual_load(experts, today)
@@ -149,13 +196,15 @@ def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=
         for code in expert.discipline_codes or ():
             by_root[discipline_root(str(code))].add(pk)
     everyone = sorted(experts)
+    matcher = _Matcher(experts)
     for item in items:
         profile = profiles.get(item.subject_id)
         cands, excluded = [], {}
-        root = discipline_root(item.discipline_code)
+        parsed = matcher.item(item)
+        root = parsed[1]
         for pk in sorted(by_root.get(root, ())) if root else everyone:
             expert = experts[pk]
-            a = affinity(item, expert)
+            a = matcher.affinity(parsed, pk)
             if a is None:
                 continue
             reasons = checker.reasons(pk, profile) if profile is not None else []

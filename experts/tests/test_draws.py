@@ -344,3 +344,27 @@ def test_random_draw_stores_alternates_too(officer, open_call):
     alts = list(Alternate.objects.filter(item=items[0]).order_by("rank"))
     assert len(alts) == 2 and all(a.draw_id == outcome.draw.pk for a in alts)
     assert not {a.expert_id for a in alts} & drawn(items[0])
+
+
+def test_the_bulk_matcher_gives_the_same_affinity_as_affinity():
+    """eligibility's precomputed matcher and the one-pair ``affinity`` (used by manual assignment) agree."""
+    from experts.models import Expert
+    from experts.services.assign import _Matcher, affinity
+
+    class Item:
+        def __init__(self, code, keywords):
+            self.discipline_code, self.keywords = code, keywords
+
+    experts = {
+        1: Expert(pk=1, discipline_codes=["520.20"], keywords="人工智能，机器视觉"),
+        2: Expert(pk=2, discipline_codes=["520", "630.10"], keywords="管理"),
+        3: Expert(pk=3, discipline_codes=[" 52020 ", ""], keywords=""),
+        4: Expert(pk=4, discipline_codes=["350.70"], keywords="疫苗；mRNA"),
+    }
+    matcher = _Matcher(experts)
+    items = [Item("520.20", "人工智能，缺陷检测"), Item("520", "机器视觉"), Item("", "疫苗"), Item(" 350.70 ", "mRNA"),
+             Item("630.1", "")]
+    for item in items:
+        parsed = matcher.item(item)
+        for pk, expert in experts.items():
+            assert matcher.affinity(parsed, pk) == affinity(item, expert), (item.discipline_code, pk)
