@@ -5,7 +5,6 @@ a mid-term check or an acceptance later) through a generic relation, and ``exper
 kind of thing, what the conflict rules, the affinity and the pages need to know about it.
 """
 
-import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,13 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.fields import MoneyField
 from accounts.models import Organization
 from accounts.validators import mask_id_number
-from projects.models import Call
+from projects.models import Call, split_terms
 
 ZERO = Decimal("0.00")
-
-
-def split_terms(text: str) -> list[str]:
-    return [k for k in (s.strip() for s in re.split(r"[,，;；、\s]+", text or "")) if k]
 
 
 class Expert(models.Model):

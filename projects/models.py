@@ -19,6 +19,11 @@ from .storage import private_storage
 ZERO = Decimal("0.00")
 
 
+def split_terms(text: str) -> list[str]:
+    """Keywords as typed: separated by commas, semicolons, 、 or spaces, in either width."""
+    return [k for k in (s.strip() for s in re.split(r"[,，;；、\s]+", text or "")) if k]
+
+
 class Program(models.Model):
     """计划类别, e.g. 重点研发计划, 揭榜挂帅."""
 
@@ -267,7 +272,7 @@ class Application(models.Model):
 
     @property
     def keyword_list(self) -> list[str]:
-        return [k for k in (s.strip() for s in re.split(r"[,，;；、\s]+", self.keywords or "")) if k]
+        return split_terms(self.keywords)
 
 
 class TeamMember(models.Model):

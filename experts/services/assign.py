@@ -23,10 +23,11 @@ from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefus
 from accounts.workflow import record_audit
 from activity.messaging import MessageKind
 from activity.services import notify, notify_each
+from projects.models import split_terms
 
 from ..assignment import AssignmentProblem, greedy_assignment, optimal_assignment, random_draw
 from ..conflicts import ConflictChecker
-from ..models import Alternate, Assignment, Draw, Expert, ReviewItem, ReviewRound, Unavailability, split_terms
+from ..models import Alternate, Assignment, Draw, Expert, ReviewItem, ReviewRound, Unavailability
 from ..subjects import SubjectProfile, adapter_for
 
 R = ReviewRound.State
@@ -253,7 +254,8 @@ def why_not(rnd: ReviewRound, item: ReviewItem, expert: Expert, *, now=None) -> 
 # ---- running a draw ----------------------------------------------------------------------------------
 
 
-def _require_bureau(actor) -> None:
+def require_bureau(actor) -> None:
+    """Organising a review (rounds, draws, assignment) is the bureau officers' work; ``None`` is the system."""
     if actor is not None and not actor.has_perm("experts.manage_rounds"):
         raise PermissionRefused(_("只有科技局业务人员可以组织专家评审。"))
 
@@ -373,7 +375,7 @@ def run_draw(*, actor, round_id: int, method: str, seed: int | None = None, pane
     """Random draw (随机抽取) or optimal assignment (智能匹配) for the items of a round still short of experts."""
     if method not in (Draw.Method.RANDOM, Draw.Method.OPTIMAL):
         raise InvalidInput(_("请选择抽取方式。"))
-    _require_bureau(actor)
+    require_bureau(actor)
     now = now or timezone.now()
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
         raise InvalidInput(_("随机种子须为0到%(max)d之间的整数。") % {"max": MAX_SEED}, code="seed")
@@ -478,7 +480,7 @@ def replay_draw(draw: Draw) -> bool:
 
 def assign_manually(*, actor, round_id: int, item_id: int, expert_id: int, now=None) -> Assignment:
     """人工指定: refused with every reason that applies (conflict, cap, availability, asked before)."""
-    _require_bureau(actor)
+    require_bureau(actor)
     now = now or timezone.now()
     with transaction.atomic():
         rnd = _lock_round(round_id, R.REVIEWING)

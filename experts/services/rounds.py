@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.exceptions import InvalidInput, TransitionRefused
 from accounts.models import User
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
@@ -23,7 +23,7 @@ from projects.models import Call
 
 from ..models import Assignment, Criterion, Panel, ReviewItem, ReviewRound
 from ..subjects import adapter_for
-from .assign import discipline_root
+from .assign import discipline_root, require_bureau
 
 R = ReviewRound.State
 AS = Assignment.State
@@ -50,10 +50,6 @@ DEFAULT_RUBRIC = (
     (gettext_lazy("经费预算合理性"), gettext_lazy("预算与任务匹配，自筹资金落实"), Decimal("10")),
 )
 
-
-def _require_bureau(actor) -> None:
-    if not actor.has_perm("experts.manage_rounds"):
-        raise PermissionRefused(_("只有科技局业务人员可以组织专家评审。"))
 
 
 #: a deadline outside these years is a typing error (and one in year 1, Beijing time, falls before the first
@@ -82,7 +78,7 @@ def _clean(rnd: ReviewRound) -> None:
 
 def create_round(*, actor, call_id: int, data: dict, criteria: list[dict] | None = None) -> ReviewRound:
     """A round for a call's accepted applications, with the default rubric unless one is given."""
-    _require_bureau(actor)
+    require_bureau(actor)
     call = Call.objects.get(pk=call_id)
     rnd = ReviewRound(call=call, created_by=actor, kind=ReviewRound.Kind.APPLICATION)
     for f in ROUND_FIELDS:
@@ -104,7 +100,7 @@ def create_round(*, actor, call_id: int, data: dict, criteria: list[dict] | None
 
 
 def update_round(*, actor, round_id: int, data: dict, now=None) -> ReviewRound:
-    _require_bureau(actor)
+    require_bureau(actor)
     now = now or timezone.now()
     with transaction.atomic():
         rnd = ReviewRound.objects.select_for_update(of=("self",)).get(pk=round_id)
@@ -165,7 +161,7 @@ def _write_criteria(rnd: ReviewRound, criteria: list[dict]) -> None:
 
 
 def set_criteria(*, actor, round_id: int, criteria: list[dict]) -> ReviewRound:
-    _require_bureau(actor)
+    require_bureau(actor)
     with transaction.atomic():
         rnd = ReviewRound.objects.select_for_update(of=("self",)).get(pk=round_id)
         if rnd.state != R.DRAFT:
@@ -183,7 +179,7 @@ def panel_name(prefix: str) -> str:
 def add_items(*, actor, round_id: int) -> int:
     """Take in every subject the round's kind accepts (a call's accepted applications) not yet in it, each
     in the panel of its first-level discipline. Returns how many were added."""
-    _require_bureau(actor)
+    require_bureau(actor)
     with transaction.atomic():
         rnd = ReviewRound.objects.select_for_update(of=("self",)).select_related("call").get(pk=round_id)
         if rnd.state == R.CLOSED:
@@ -218,7 +214,7 @@ def add_items(*, actor, round_id: int) -> int:
 
 
 def start_round(*, actor, round_id: int, now=None) -> ReviewRound:
-    _require_bureau(actor)
+    require_bureau(actor)
     now = now or timezone.now()
 
     def guard(rnd):
@@ -244,7 +240,7 @@ def start_round(*, actor, round_id: int, now=None) -> ReviewRound:
 def close_round(*, actor, round_id: int, reason: str = "", force: bool = False, now=None) -> ReviewRound:
     """结束评审: open invitations and unfinished reviews are cancelled; refused while an item has fewer than
     three submitted reviews unless ``force`` (with a reason)."""
-    _require_bureau(actor)
+    require_bureau(actor)
     now = now or timezone.now()
 
     def guard(rnd):
