@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.fields import MoneyField
 from accounts.models import Organization
 from accounts.validators import mask_id_number
-from projects.models import Call, split_terms
+from projects.models import Call, Challenge, split_terms
 
 ZERO = Decimal("0.00")
 
@@ -153,6 +153,9 @@ class ReviewRound(models.Model):
 
     class Kind(models.TextChoices):
         APPLICATION = "application", _("申报书评审")
+        NEED = "need", _("揭榜需求论证")
+        BID = "bid", _("揭榜方案评审")
+        MILESTONE = "milestone", _("揭榜项目里程碑考核")
 
     class State(models.TextChoices):
         DRAFT = "draft", _("筹备中")
@@ -196,6 +199,10 @@ class ReviewRound(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("负责人"), on_delete=models.PROTECT, related_name="+"
     )
+    challenge = models.ForeignKey(
+        Challenge, verbose_name=_("揭榜挂帅项目"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="review_rounds",
+    )
     started_at = models.DateTimeField(_("开始评审时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("评审结束时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -208,7 +215,14 @@ class ReviewRound(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(state__in=["draft", "reviewing", "closed"]),
                                    name="round_state_valid"),
-            models.CheckConstraint(condition=Q(kind__in=["application"]), name="round_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=["application", "need", "bid", "milestone"]),
+                                   name="round_kind_valid"),
+            # an application round belongs to a call; the 揭榜 rounds to a challenge
+            models.CheckConstraint(
+                condition=(Q(kind="application") & Q(challenge__isnull=True))
+                | (~Q(kind="application") & Q(challenge__isnull=False) & Q(call__isnull=True)),
+                name="round_scope_matches_kind",
+            ),
             models.CheckConstraint(condition=Q(aggregation__in=["mean", "trimmed_mean", "median"]),
                                    name="round_aggregation_valid"),
             models.CheckConstraint(condition=Q(experts_per_item__gte=3), name="round_at_least_three_experts",

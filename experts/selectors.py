@@ -295,6 +295,12 @@ def ranking(rnd: ReviewRound) -> list[RankingRow]:
     return rows
 
 
+def item_scores(rnd: ReviewRound) -> dict[int, tuple[Decimal | None, int]]:
+    """Each item's subject id → (aggregated score by the round's method, number of submitted reviews): what a
+    closing round hands back to the subject's app (a 揭榜 bid, need or milestone)."""
+    return {row.item.subject_id: (row.result.score, row.result.count) for row in ranking(rnd)}
+
+
 def expert_evaluation(experts=None) -> list[dict]:
     """Per expert: invitations, on-time rate, decline rate, mean deviation from the others' mean."""
     qs = experts if experts is not None else Expert.objects.all()

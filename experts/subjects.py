@@ -1,8 +1,10 @@
 """What a review round needs to know about the thing it reviews.
 
-A round reviews *subjects*: applications today, 揭榜 bids and checkpoints later. Each kind registers a
-``SubjectAdapter`` that turns one subject into a ``SubjectProfile`` (who is behind it, for the conflict
-rules; its discipline and keywords, for matching) and says which subjects a round of that kind takes in.
+A round reviews *subjects*: applications, 揭榜 needs (论证), 揭榜 bids and the milestones of 揭榜 projects. Each
+kind registers a ``SubjectAdapter`` that turns one subject into a ``SubjectProfile`` (who is behind it, for the
+conflict rules; its discipline and keywords, for matching), says which subjects a round of that kind takes in
+(``eligible(rnd)``), and hands the round's aggregated scores back to the subject's app when the round closes
+(``record_results``): ``projects`` never imports ``experts``; the scores travel through these adapters.
 """
 
 from __future__ import annotations
@@ -16,7 +18,18 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.validators import normalize_credit_code, normalize_id_number
-from projects.models import Application, AvoidanceRequest, Partner, TeamMember
+from projects.challenges import services as challenge_services
+from projects.models import (
+    Application,
+    AvoidanceRequest,
+    Bid,
+    BidMember,
+    BidPartner,
+    Challenge,
+    Partner,
+    ProjectMilestone,
+    TeamMember,
+)
 from projects.services import budget_totals
 
 
@@ -58,9 +71,12 @@ class ApplicationSubjects:
 
     model = Application
 
-    def eligible(self, *, call) -> QuerySet[Application]:
+    def eligible(self, rnd) -> QuerySet[Application]:
         """Applications a round of this call takes in: accepted at 形式审查, not yet decided."""
-        return Application.objects.filter(call=call, state=Application.State.ACCEPTED).order_by("id")
+        return Application.objects.filter(call_id=rnd.call_id, state=Application.State.ACCEPTED).order_by("id")
+
+    def record_results(self, rnd, results: dict[int, tuple[Decimal | None, int]]) -> None:
+        """Applications are decided through the 立项 list, not at the round's close."""
 
     def queryset(self) -> QuerySet[Application]:
         return Application.objects.select_related("organization", "call").prefetch_related(
@@ -102,7 +118,119 @@ class ApplicationSubjects:
         return {app.pk: self.profile(app) for app in self.queryset().filter(pk__in=list(ids))}
 
 
-ADAPTERS = {"application": ApplicationSubjects()}
+def _bid_people(bid: Bid) -> list[Person]:
+    team = []
+    if bid.leader_name:
+        team.append(Person(norm_name(bid.leader_name), normalize_id_number(bid.leader_id_number)))
+    for m in bid.members.all():
+        team.append(Person(norm_name(m.name), normalize_id_number(m.id_number)))
+    return team
+
+
+def _bid_profile(bid: Bid, *, subject_id: int, number: str, title: str, amount: Decimal) -> SubjectProfile:
+    """A bid's lead and consortium members, its team, and the poster (an expert of the poster's organisation
+    does not judge the teams competing for its challenge)."""
+    org, poster = bid.organization, bid.challenge.organization
+    organizations = {normalize_credit_code(org.credit_code): org.name,
+                     normalize_credit_code(poster.credit_code): poster.name}
+    names = {norm_name(org.name), norm_name(poster.name)}
+    for p in bid.partners.all():
+        organizations[normalize_credit_code(p.credit_code)] = p.name
+        names.add(norm_name(p.name))
+    return SubjectProfile(
+        subject_id=subject_id, number=number, title=title, organization_name=org.name,
+        discipline_code=bid.discipline_code or bid.challenge.discipline_code,
+        keywords=" ".join(filter(None, [bid.keywords, bid.challenge.keywords])), requested_amount=amount,
+        organizations=organizations, organization_names=names, team=_bid_people(bid),
+        as_of=(timezone.localdate(bid.submitted_at) if bid.submitted_at else None),
+    )
+
+
+def _bid_queryset():
+    return Bid.objects.select_related("organization", "challenge__organization").prefetch_related(
+        Prefetch("partners", queryset=BidPartner.objects.order_by("position", "id")),
+        Prefetch("members", queryset=BidMember.objects.order_by("position", "id")),
+    )
+
+
+class NeedSubjects:
+    """揭榜需求论证: the need itself, while the bureau vets it. The poster is the party to avoid."""
+
+    model = Challenge
+
+    def eligible(self, rnd) -> QuerySet[Challenge]:
+        return Challenge.objects.filter(pk=rnd.challenge_id, state=Challenge.State.VETTING)
+
+    def profiles(self, ids: Iterable[int]) -> dict[int, SubjectProfile]:
+        out = {}
+        for c in Challenge.objects.select_related("organization").filter(pk__in=list(ids)):
+            org = c.organization
+            out[c.pk] = SubjectProfile(
+                subject_id=c.pk, number=c.number or "", title=c.title, organization_name=org.name,
+                discipline_code=c.discipline_code, keywords=c.keywords, requested_amount=c.subsidy_requested,
+                organizations={normalize_credit_code(org.credit_code): org.name},
+                organization_names={norm_name(org.name)},
+                as_of=(timezone.localdate(c.submitted_at) if c.submitted_at else None),
+            )
+        return out
+
+    def record_results(self, rnd, results) -> None:
+        for pk, (score, count) in results.items():
+            challenge_services.record_vetting_score(challenge_id=pk, score=score, reviews=count)
+
+
+class BidSubjects:
+    """揭榜方案评审: the bids of the challenge's current publication that are under review."""
+
+    model = Bid
+
+    def eligible(self, rnd) -> QuerySet[Bid]:
+        return Bid.objects.filter(challenge_id=rnd.challenge_id, state=Bid.State.REVIEWING,
+                                  challenge__state=Challenge.State.REVIEWING).order_by("id")
+
+    def profiles(self, ids: Iterable[int]) -> dict[int, SubjectProfile]:
+        return {
+            b.pk: _bid_profile(b, subject_id=b.pk, number=b.number or "", title=b.title or b.challenge.title,
+                               amount=b.amount)
+            for b in _bid_queryset().filter(pk__in=list(ids))
+        }
+
+    def record_results(self, rnd, results) -> None:
+        challenge_services.record_bid_review_scores(challenge_id=rnd.challenge_id, scores=results)
+
+
+class MilestoneSubjects:
+    """里程碑考核 by experts: the reported milestones of the challenge's running projects."""
+
+    model = ProjectMilestone
+
+    def eligible(self, rnd) -> QuerySet[ProjectMilestone]:
+        return ProjectMilestone.objects.filter(project__challenge_id=rnd.challenge_id,
+                                               project__state="established",
+                                               state=ProjectMilestone.State.REPORTED).order_by("id")
+
+    def profiles(self, ids: Iterable[int]) -> dict[int, SubjectProfile]:
+        milestones = list(ProjectMilestone.objects.select_related("project").filter(pk__in=list(ids)))
+        bids = {b.pk: b for b in _bid_queryset().filter(pk__in=[m.project.bid_id for m in milestones])}
+        out = {}
+        for m in milestones:
+            bid = bids[m.project.bid_id]
+            out[m.pk] = _bid_profile(
+                bid, subject_id=m.pk, number=f"{m.project.number}-M{m.position}",
+                title=f"{m.project.title} · {m.title}", amount=m.amount,
+            )
+        return out
+
+    def record_results(self, rnd, results) -> None:
+        challenge_services.record_milestone_expert_scores(scores=results)
+
+
+ADAPTERS = {
+    "application": ApplicationSubjects(),
+    "need": NeedSubjects(),
+    "bid": BidSubjects(),
+    "milestone": MilestoneSubjects(),
+}
 
 
 def adapter_for(kind: str):

@@ -9,7 +9,10 @@ class ProjectsConfig(AppConfig):
     def ready(self):
         from activity.selectors import register_visibility
 
-        from .models import Application
+        from .challenges.selectors import bids_visible_to, challenges_visible_to
+        from .models import Application, Bid, Challenge
         from .selectors import applications_visible_to
 
         register_visibility(Application, applications_visible_to)
+        register_visibility(Challenge, challenges_visible_to)
+        register_visibility(Bid, bids_visible_to)

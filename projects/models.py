@@ -489,15 +489,27 @@ class AvoidanceRequest(models.Model):
 
 
 class Project(models.Model):
-    """立项项目: created when an application on an approved 立项 list is approved."""
+    """立项项目: created when an application on an approved 立项 list is approved, or when a 揭榜 bid wins."""
 
     class State(models.TextChoices):
-        ESTABLISHED = "established", _("已立项")
+        ESTABLISHED = "established", _("在研")
+        TERMINATED = "terminated", _("已终止")
+        COMPLETED = "completed", _("验收通过")
+        FAILED = "failed", _("验收不通过")
 
     application = models.OneToOneField(
-        Application, verbose_name=_("申报书"), on_delete=models.PROTECT, related_name="project"
+        Application, verbose_name=_("申报书"), on_delete=models.PROTECT, related_name="project", null=True, blank=True
     )
-    call = models.ForeignKey(Call, verbose_name=_("申报指南"), on_delete=models.PROTECT, related_name="projects")
+    bid = models.OneToOneField(
+        "projects.Bid", verbose_name=_("揭榜方案"), on_delete=models.PROTECT, related_name="project", null=True,
+        blank=True,
+    )
+    call = models.ForeignKey(Call, verbose_name=_("申报指南"), on_delete=models.PROTECT, related_name="projects",
+                             null=True, blank=True)
+    challenge = models.ForeignKey(
+        "projects.Challenge", verbose_name=_("揭榜挂帅项目"), on_delete=models.PROTECT, related_name="projects",
+        null=True, blank=True,
+    )
     organization = models.ForeignKey(
         Organization, verbose_name=_("承担单位"), on_delete=models.PROTECT, related_name="projects"
     )
@@ -515,7 +527,10 @@ class Project(models.Model):
         related_name="+",
     )
     source = models.CharField(_("立项依据"), max_length=200, blank=True, help_text=_("如立项清单编号"))
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    end_reason = models.TextField(_("终止或结题说明"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("立项项目")
@@ -523,9 +538,39 @@ class Project(models.Model):
         ordering = ["-established_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(granted_amount__gt=0), name="project_granted_positive"),
-            models.CheckConstraint(condition=Q(state__in=["established"]), name="project_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=["established", "terminated", "completed", "failed"]),
+                name="project_state_valid",
+            ),
+            # from exactly one source: an application (with its call) or a winning bid (with its challenge)
+            models.CheckConstraint(
+                condition=(Q(application__isnull=False) & Q(call__isnull=False) & Q(bid__isnull=True)
+                           & Q(challenge__isnull=True))
+                | (Q(application__isnull=True) & Q(call__isnull=True) & Q(bid__isnull=False)
+                   & Q(challenge__isnull=False)),
+                name="project_one_source",
+            ),
         ]
         indexes = [models.Index(fields=["established_at"], name="project_established")]
 
     def __str__(self):
         return f"{self.number} {self.title}"
+
+    @property
+    def is_challenge(self) -> bool:
+        return self.bid_id is not None
+
+
+from .challenges.models import (  # noqa: E402, F401  (the 揭榜挂帅 models live in their own module of this app)
+    Bid,
+    BidMember,
+    BidMilestone,
+    BidPartner,
+    Challenge,
+    ChallengeAcceptance,
+    ChallengeField,
+    ChallengeQuestion,
+    ChallengeTarget,
+    ProjectMilestone,
+)
+

@@ -35,3 +35,4 @@ rules.add_perm("projects.endorse_application_obj", is_org_admin & is_member_of_a
 rules.add_perm("projects.formal_review", is_bureau_reviewer)
 rules.add_perm("projects.create_application", is_applicant)
 rules.add_perm("projects.manage_calls", is_bureau_reviewer)
+from .challenges import rules as _challenge_rules  # noqa: E402,F401  (registers the 揭榜挂帅 permissions)

@@ -19,9 +19,10 @@ from accounts.models import User
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify_each
-from projects.models import Call
+from projects.models import Call, Challenge
 
 from ..models import Assignment, Criterion, Panel, ReviewItem, ReviewRound
+from ..selectors import item_scores
 from ..subjects import adapter_for
 from .assign import discipline_root, require_bureau
 
@@ -52,6 +53,33 @@ DEFAULT_RUBRIC = (
 
 
 
+#: the challenge state in which each 揭榜 round kind is organised
+CHALLENGE_ROUND_STATES = {
+    ReviewRound.Kind.NEED: Challenge.State.VETTING,
+    ReviewRound.Kind.BID: Challenge.State.REVIEWING,
+    ReviewRound.Kind.MILESTONE: Challenge.State.AWARDED,
+}
+
+CHALLENGE_RUBRICS = {
+    ReviewRound.Kind.NEED: (
+        (gettext_lazy("需求的真实性与紧迫性"), gettext_lazy("是制约企业和产业发展的真实技术瓶颈"), Decimal("30")),
+        (gettext_lazy("技术指标的先进性与可考核性"), gettext_lazy("指标明确、可量化、可验证"), Decimal("30")),
+        (gettext_lazy("悬赏金额与周期的合理性"), gettext_lazy("金额、企业出资与攻关周期匹配"), Decimal("20")),
+        (gettext_lazy("成果应用前景"), gettext_lazy("成果能在发榜企业和行业内转化应用"), Decimal("20")),
+    ),
+    ReviewRound.Kind.BID: (
+        (gettext_lazy("技术方案先进性与可行性"), gettext_lazy("技术路线清晰，能达到榜单指标"), Decimal("35")),
+        (gettext_lazy("团队实力与研究基础"), gettext_lazy("负责人和团队有相关成果和攻关能力"), Decimal("25")),
+        (gettext_lazy("里程碑安排合理性"), gettext_lazy("里程碑节点、考核指标和金额分配合理"), Decimal("20")),
+        (gettext_lazy("揭榜金额与保障条件"), gettext_lazy("金额合理，配套条件落实"), Decimal("20")),
+    ),
+    ReviewRound.Kind.MILESTONE: (
+        (gettext_lazy("里程碑指标完成情况"), gettext_lazy("考核指标逐项达到"), Decimal("50")),
+        (gettext_lazy("进度与后续计划"), gettext_lazy("进度符合计划，后续安排可行"), Decimal("30")),
+        (gettext_lazy("经费使用"), gettext_lazy("经费使用与里程碑任务匹配"), Decimal("20")),
+    ),
+}
+
 #: a deadline outside these years is a typing error (and one in year 1, Beijing time, falls before the first
 #: instant the database can store in UTC)
 DEADLINE_YEARS = (2000, 2999)
@@ -71,21 +99,43 @@ def _clean(rnd: ReviewRound) -> None:
     except ValidationError as e:
         raise InvalidInput(e.messages) from None
     try:
-        rnd.full_clean(exclude=["call", "created_by"])
+        rnd.full_clean(exclude=["call", "challenge", "created_by"])
     except ValidationError as e:
         raise InvalidInput([m for msgs in e.message_dict.values() for m in msgs]) from None
 
 
-def create_round(*, actor, call_id: int, data: dict, criteria: list[dict] | None = None) -> ReviewRound:
-    """A round for a call's accepted applications, with the default rubric unless one is given."""
+def create_round(*, actor, call_id: int | None = None, data: dict, criteria: list[dict] | None = None,
+                 challenge_id: int | None = None, kind: str = ReviewRound.Kind.APPLICATION) -> ReviewRound:
+    """A round for a call's accepted applications, or (``challenge_id`` with a 揭榜 ``kind``) for a challenge's
+    need, bids or reported milestones; with the kind's default rubric unless one is given."""
     require_bureau(actor)
-    call = Call.objects.get(pk=call_id)
-    rnd = ReviewRound(call=call, created_by=actor, kind=ReviewRound.Kind.APPLICATION)
+    if kind == ReviewRound.Kind.APPLICATION:
+        if call_id is None:
+            raise InvalidInput(_("请选择申报指南。"))
+        call = Call.objects.get(pk=call_id)
+        rnd = ReviewRound(call=call, created_by=actor, kind=kind)
+        default_name = _("%(call)s 专家评审") % {"call": call.title}
+    elif kind in ReviewRound.Kind.values:
+        if challenge_id is None:
+            raise InvalidInput(_("请选择揭榜挂帅项目。"))
+        challenge = Challenge.objects.get(pk=challenge_id)
+        wanted = CHALLENGE_ROUND_STATES[kind]
+        if challenge.state != wanted:
+            raise TransitionRefused(
+                _("“%(kind)s”须在榜单处于“%(state)s”时组织，当前为“%(now)s”。")
+                % {"kind": ReviewRound.Kind(kind).label, "state": Challenge.State(wanted).label,
+                   "now": challenge.get_state_display()})
+        rnd = ReviewRound(challenge=challenge, created_by=actor, kind=kind)
+        default_name = _("%(title)s %(kind)s") % {"title": challenge.title, "kind": ReviewRound.Kind(kind).label}
+        if criteria is None:
+            criteria = [{"name": str(n), "description": str(d), "max_score": m} for n, d, m in CHALLENGE_RUBRICS[kind]]
+    else:
+        raise InvalidInput(_("评审对象类型无效。"))
     for f in ROUND_FIELDS:
         if f in data:
             setattr(rnd, f, data[f])
     if not rnd.name:
-        rnd.name = _("%(call)s 专家评审") % {"call": call.title}
+        rnd.name = default_name
     respond, review = default_deadlines()
     rnd.response_deadline = rnd.response_deadline or respond
     rnd.review_deadline = rnd.review_deadline or review
@@ -192,7 +242,7 @@ def add_items(*, actor, round_id: int) -> int:
         busy = set(
             ReviewItem.objects.filter(subject_type=ct).exclude(round=rnd).values_list("subject_id", flat=True)
         )
-        ids = [pk for pk in adapter.eligible(call=rnd.call).values_list("id", flat=True) if pk not in have | busy]
+        ids = [pk for pk in adapter.eligible(rnd).values_list("id", flat=True) if pk not in have | busy]
         profiles = adapter.profiles(ids)
         panels = {p.discipline_prefix: p for p in rnd.panels.all()}
         items = []
@@ -261,6 +311,10 @@ def close_round(*, actor, round_id: int, reason: str = "", force: bool = False, 
         return ["closed_at"]
 
     def after(rnd, from_state):
+        _cancel_open(rnd)
+        _record_results(rnd)
+
+    def _cancel_open(rnd):
         # Locked (in id order) before they are cancelled: a review submitted while the round closes is waited for
         # and, once submitted, left alone (an update by id alone would overwrite it on PostgreSQL).
         open_ids = list(rnd.assignments.select_for_update().filter(state__in=[AS.INVITED, AS.ACCEPTED])
@@ -283,6 +337,12 @@ def close_round(*, actor, round_id: int, reason: str = "", force: bool = False, 
     qs = ReviewRound.objects.prefetch_related("items__assignments")
     return run_transition(workflow=ROUND_WORKFLOW, queryset=qs, pk=round_id, name="close", actor=actor,
                           reason=reason, guard=guard, apply=apply, after=after)
+
+
+def _record_results(rnd: ReviewRound) -> None:
+    """Hand each item's aggregated score (and how many reviews made it) back to the subject's app."""
+    if rnd.kind != ReviewRound.Kind.APPLICATION:  # applications are decided through the 立项 list
+        adapter_for(rnd.kind).record_results(rnd, item_scores(rnd))
 
 
 def default_deadlines(now=None) -> tuple[datetime.datetime, datetime.datetime]:

@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from projects import selectors, services
-from projects.models import Application, Project
+from projects.models import (
+    Application,
+    Bid,
+    Challenge,
+    ChallengeAcceptance,
+    ChallengeQuestion,
+    Project,
+    ProjectMilestone,
+)
 from projects.tests.factories import ApplicationFactory, set_state
 
 pytestmark = pytest.mark.django_db
@@ -204,5 +212,8 @@ def test_application_list_filters_by_the_new_states(client, applicant, officer, 
 def test_every_application_and_project_state_has_a_badge_colour():
     css = Path(settings.BASE_DIR, "static", "css", "app.css").read_text(encoding="utf-8")
     coloured = set(re.findall(r"\.kj-state-([a-z_]+)", css))
-    missing = (set(A.values) | set(Project.State.values)) - coloured
+    states = set(A.values) | set(Project.State.values)
+    for model in (Challenge, Bid, ProjectMilestone, ChallengeQuestion, ChallengeAcceptance):
+        states |= set(model.State.values)
+    missing = states - coloured
     assert not missing, missing
