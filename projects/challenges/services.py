@@ -23,9 +23,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.fields import to_yuan
-from accounts.models import Organization, User
+from accounts.models import CreditRecord, Organization, User
 from accounts.roles import Role
-from accounts.selectors import running_credit_records, users_with_role
+from accounts.selectors import running_credit_filter, users_with_role
 from accounts.validators import normalize_credit_code, normalize_id_number, validate_credit_code
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
@@ -212,7 +212,8 @@ def _credit_problems(*, today, organizations: Iterable[Organization], people: di
     """科研诚信: a running 失信 record of any organisation or person (id number → name) bars the request."""
     orgs = {o.pk: o for o in organizations}
     problems = []
-    records = running_credit_records(on=today).filter(
+    # running_credit_records() without a subject is empty: filter the running rule over every subject at once
+    records = CreditRecord.objects.filter(running_credit_filter(today)).filter(
         Q(organization_id__in=list(orgs)) | Q(person_id_number__in=[i for i in people if i])
     ) if (orgs or any(people)) else []
     for r in records:
