@@ -101,6 +101,14 @@ def need_for_poster(user, pk) -> Challenge:
     return get_object_or_404(needs_of(user), pk=pk)
 
 
+def question_for_poster(user, pk) -> ChallengeQuestion:
+    """A 答疑 question on one of the user's organisation's challenges (to answer it)."""
+    if not is_org_user(user):
+        raise Http404
+    return get_object_or_404(ChallengeQuestion.objects.select_related("challenge").filter(
+        challenge__organization_id=user.organization_id), pk=pk)
+
+
 def bids_for_poster(user, challenge: Challenge) -> QuerySet[Bid]:
     """The bids of the current publication the poster chooses among: only once they are under review."""
     if not (is_org_user(user) and user.organization_id == challenge.organization_id):
@@ -198,6 +206,11 @@ def challenge_project_for(user, pk) -> Project:
         Prefetch("challenge__targets", queryset=ChallengeTarget.objects.order_by("position", "id")),
     )
     return get_object_or_404(qs, pk=pk)
+
+
+def challenge_milestone_for(user, pk) -> ProjectMilestone:
+    """A milestone of a challenge project the user may see (404 otherwise)."""
+    return get_object_or_404(ProjectMilestone.objects.filter(project__in=challenge_projects_visible_to(user)), pk=pk)
 
 
 def projects_of_challenge(challenge: Challenge) -> QuerySet[Project]:

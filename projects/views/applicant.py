@@ -443,7 +443,9 @@ def project_list(request):
     user = request.user
     if not _sees_projects(user):
         raise Http404
-    page = Paginator(selectors.project_list(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    # challenge projects (揭榜挂帅) have no call: their challenge and its programme are shown instead
+    page = Paginator(selectors.project_list(user).select_related("challenge__program"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     return render(
         request,
         "projects/applicant/project_list.html",
