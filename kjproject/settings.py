@@ -236,6 +236,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "close-due-calls": {"task": "projects.tasks.close_due_calls", "schedule": 60.0},
+    "close-due-challenges": {"task": "projects.close_due_challenges", "schedule": 300.0},
     "expire-due-invitations": {"task": "experts.expire_due_invitations", "schedule": 300.0},
 }
 
