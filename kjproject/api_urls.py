@@ -14,6 +14,13 @@ from rest_framework.routers import DefaultRouter
 
 from experts.api import ExpertViewSet, InvitationViewSet, ReviewRoundViewSet, ReviewTaskViewSet
 from projects.api import ApplicationViewSet, CallViewSet
+from projects.challenges.api import (
+    BidViewSet,
+    ChallengeProjectViewSet,
+    ChallengeViewSet,
+    NeedViewSet,
+    OfficeChallengeViewSet,
+)
 
 app_name = "api"
 
@@ -24,6 +31,11 @@ router.register("expert/invitations", InvitationViewSet, basename="expert-invita
 router.register("expert/reviews", ReviewTaskViewSet, basename="expert-review")
 router.register("review-rounds", ReviewRoundViewSet, basename="review-round")
 router.register("experts", ExpertViewSet, basename="expert")
+router.register("challenges", ChallengeViewSet, basename="challenge")
+router.register("my/needs", NeedViewSet, basename="my-need")
+router.register("my/bids", BidViewSet, basename="my-bid")
+router.register("office/challenges", OfficeChallengeViewSet, basename="office-challenge")
+router.register("challenge-projects", ChallengeProjectViewSet, basename="challenge-project")
 
 docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api:schema", title="科技项目管理系统 API")
