@@ -10,8 +10,11 @@ from django.db import IntegrityError, transaction
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.models import Organization
 from accounts.tests.factories import CreditRecordFactory, OrganizationFactory, UserFactory
+from accounts.workflow import run_transition
+from activity.models import AuditEvent
 from projects.challenges import services as jb
-from projects.models import Bid, BidMilestone
+from projects.challenges.services import BID_WORKFLOW
+from projects.models import Bid, BidMilestone, Challenge
 from projects.tests.challenge_factories import BidFactory, ChallengeFactory, publish
 
 pytestmark = pytest.mark.django_db
@@ -294,3 +297,88 @@ def test_a_submitted_bid_cannot_be_edited(challenge):
         plan(bid, ("1.00", 100))
     assert Bid.objects.get(pk=bid.pk).amount == Decimal("2400000.00")
     assert BidMilestone.objects.filter(bid=bid).count() == 2
+
+
+# ---- every BID_WORKFLOW transition from every state ---------------------------------------------------------
+
+BS = Bid.State
+
+
+def bid_row(bid):
+    row = Bid.objects.get(pk=bid.pk)
+    return row.state, row.updated_at, row.number, row.submitted_at, row.decided_at
+
+
+def put(bid, state):
+    values = {"state": state}
+    if state != "draft":
+        values["number"] = f"{bid.challenge.number}-T{bid.pk:02d}"
+    Bid.objects.filter(pk=bid.pk).update(**values)
+    bid.refresh_from_db()
+    return bid
+
+
+# submit and withdraw are the bidder's own services: from a state the table does not name they are refused.
+OWN_CASES = [(n, s) for n in ("submit", "withdraw") for s in BS.values]
+
+
+@pytest.mark.parametrize(("name", "state"), OWN_CASES, ids=[f"{n}-from-{s}" for n, s in OWN_CASES])
+def test_every_bidder_transition_from_every_state(name, state, challenge):
+    bid = put(BidFactory(challenge=challenge), state)
+    before = bid_row(bid)
+
+    def call():
+        if name == "submit":
+            return submit(bid)
+        return jb.withdraw_bid(actor=bid.created_by, bid_id=bid.pk)
+
+    if BID_WORKFLOW.allowed(name, state):
+        assert call().state == BID_WORKFLOW.get(name).target
+        assert AuditEvent.objects.filter(verb=name, from_state=state).exists()
+    else:
+        with pytest.raises(TransitionRefused) as exc:
+            call()
+        assert str(BS(state).label) in exc.value.message and str(BID_WORKFLOW.get(name).label) in exc.value.message
+        assert bid_row(bid) == before
+
+
+# review, win, lose and void are done to the bids by the challenge's services (start_review, award, fail):
+# from the states the table names the bid moves; a bid in any other state is left as it is, and the table
+# itself refuses the move with a message naming the state.
+DRIVEN_CASES = [(n, s) for n in ("review", "win", "lose", "void") for s in BS.values]
+
+
+@pytest.mark.parametrize(("name", "state"), DRIVEN_CASES, ids=[f"{n}-from-{s}" for n, s in DRIVEN_CASES])
+def test_every_challenge_driven_bid_transition_from_every_state(name, state, challenge, officer):
+    bid = put(BidFactory(challenge=challenge), state)
+    Bid.objects.filter(pk=bid.pk).update(review_score=Decimal("80"))
+    # another bid, so that the challenge's service has something to do whatever this bid's state
+    other = put(BidFactory(challenge=challenge), "submitted" if name == "review" else "reviewing")
+    Bid.objects.filter(pk=other.pk).update(review_score=Decimal("70"))
+    challenge_state = {"review": "closed", "void": "closed"}.get(name, "reviewing")
+    Challenge.objects.filter(pk=challenge.pk).update(state=challenge_state)
+    before = bid_row(bid)
+    allowed = BID_WORKFLOW.allowed(name, state)
+    poster = challenge.created_by
+    if name == "review":
+        jb.start_review(actor=officer, challenge_id=challenge.pk)
+    elif name == "win":
+        if allowed:
+            jb.award_challenge(actor=poster, challenge_id=challenge.pk, bid_ids=[bid.pk])
+        else:
+            with pytest.raises(InvalidInput) as exc:
+                jb.award_challenge(actor=poster, challenge_id=challenge.pk, bid_ids=[bid.pk])
+            assert "不在本次评审中" in exc.value.message
+    elif name == "lose":
+        jb.award_challenge(actor=poster, challenge_id=challenge.pk, bid_ids=[other.pk])
+    else:
+        jb.fail_challenge(actor=officer, challenge_id=challenge.pk, reason="无合格方案")
+    if allowed:
+        assert Bid.objects.get(pk=bid.pk).state == BID_WORKFLOW.get(name).target
+    else:
+        assert bid_row(bid) == before
+        with pytest.raises(TransitionRefused) as exc:
+            run_transition(workflow=BID_WORKFLOW, queryset=Bid.objects.all(), pk=bid.pk, name=name, actor=officer,
+                           reason="x")
+        assert str(BS(state).label) in exc.value.message
+        assert bid_row(bid) == before
