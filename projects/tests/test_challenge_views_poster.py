@@ -355,3 +355,12 @@ def test_another_organisation_gets_404_everywhere_and_changes_nothing(client, ne
     assert ChallengeTarget.objects.filter(challenge=need).count() == 2
     assert q.state == "open" and Bid.objects.get(pk=bids[0].pk).state == "reviewing"
     assert not Project.objects.exists()
+
+
+def test_enterprise_navigation_and_dashboard_link_the_challenge_pages(client, applicant, officer):
+    client.force_login(applicant)
+    page = body(client.get(reverse("portal:dashboard")))
+    for name in ("challenges:needs", "challenges:bids", "jiebang:list"):
+        assert page.count(f'href="{reverse(name)}"') == 2, name  # the menu and the dashboard card
+    client.force_login(officer)  # not an enterprise user: no enterprise entries
+    assert f'href="{reverse("challenges:needs")}"' not in body(client.get(reverse("portal:review_queue")))
