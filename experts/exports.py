@@ -153,7 +153,16 @@ def _save(wb: Workbook) -> bytes:
 
 
 def _call_title(rnd: ReviewRound) -> str:
-    return rnd.call.title if rnd.call_id else DASH
+    """The call of an application round, or the challenge (榜单) of a 揭榜 round."""
+    if rnd.call_id:
+        return rnd.call.title
+    if rnd.challenge_id:
+        return f"{rnd.challenge.number or ''} {rnd.challenge.title}".strip()
+    return DASH
+
+
+def _scope_label(rnd: ReviewRound) -> str:
+    return _("榜单") if rnd.challenge_id else _("指南")
 
 
 # ---- ranking ----------------------------------------------------------------------------------------------
@@ -198,7 +207,7 @@ def ranking_xlsx(rnd: ReviewRound) -> bytes:
     columns = _ranking_columns()
     _header_block(ws, _("%(name)s 评审排名") % {"name": rnd.name}, width=len(columns), lines=[
         (_("评审轮次"), rnd.name),
-        (_("指南"), _call_title(rnd)),
+        (_scope_label(rnd), _call_title(rnd)),
         (_("得分计算方法"), str(rnd.get_aggregation_display())),
         (_("指南财政资金总额（元）"), budget),
         (_("导出时间"), timezone.now()),
@@ -295,7 +304,7 @@ def funding_list_xlsx(rnd: ReviewRound, fl: FundingList) -> bytes:
     columns = _entry_columns()
     _header_block(ws, fl.title, width=len(columns), lines=[
         (_("评审轮次"), rnd.name),
-        (_("指南"), _call_title(rnd)),
+        (_scope_label(rnd), _call_title(rnd)),
         (_("清单状态"), str(fl.get_state_display())),
         (_("入围分数线"), fl.cutoff_score if fl.cutoff_score is not None else _("未设"), SCORE_FORMAT),
         (_("编制人"), _person(fl.built_by)),

@@ -11,10 +11,10 @@ from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import BootstrapMixin
-from projects.models import Call
+from projects.models import Call, Challenge
 
 from .models import Draw, ReviewRound
-from .services.rounds import DEFAULT_RUBRIC, LIVE_FIELDS, ROUND_FIELDS, validate_deadline
+from .services.rounds import CHALLENGE_RUBRICS, DEFAULT_RUBRIC, LIVE_FIELDS, ROUND_FIELDS, validate_deadline
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 MAX_SEED = 2**63 - 1
@@ -82,6 +82,27 @@ class RoundCreateForm(RoundFieldsForm):
         self.fields["call"].queryset = calls
 
 
+class ChallengeRoundCreateForm(RoundFieldsForm):
+    """A 揭榜 round (需求论证, 方案评审 or 里程碑考核) of one challenge. The list offers the challenges in the state the
+    kind needs (and the one asked for by ``?challenge=``); any challenge the bureau sees is accepted, so that the
+    service says clearly why one in another state is refused."""
+
+    kind = forms.ChoiceField(choices=[(k, label) for k, label in ReviewRound.Kind.choices
+                                      if k != ReviewRound.Kind.APPLICATION], widget=forms.HiddenInput)
+    challenge = forms.ModelChoiceField(label=_("揭榜挂帅项目"), queryset=Challenge.objects.none(),
+                                       empty_label=_("请选择榜单"))
+
+    field_order = ["kind", "challenge", *ROUND_FIELDS]
+
+    def __init__(self, *args, challenges, offered, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].help_text = _("留空则按榜单名称自动命名。")
+        field = self.fields["challenge"]
+        field.queryset = challenges
+        field.widget.choices = [("", field.empty_label)] + [
+            (c.pk, f"{c.number or '—'} {c.title}（{c.get_state_display()}）") for c in offered]
+
+
 class RoundEditForm(RoundFieldsForm):
     """Editing a round: once it is reviewing only LIVE_FIELDS may change (the others are shown, disabled)."""
 
@@ -113,8 +134,9 @@ class CriterionForm(BootstrapMixin, forms.Form):
 CriterionFormSet = forms.formset_factory(CriterionForm, extra=0, can_delete=True, max_num=30, validate_max=True)
 
 
-def default_rubric_initial() -> list[dict]:
-    return [{"name": str(n), "description": str(d), "max_score": m} for n, d, m in DEFAULT_RUBRIC]
+def default_rubric_initial(kind: str = ReviewRound.Kind.APPLICATION) -> list[dict]:
+    rubric = CHALLENGE_RUBRICS.get(kind, DEFAULT_RUBRIC)
+    return [{"name": str(n), "description": str(d), "max_score": m} for n, d, m in rubric]
 
 
 def criteria_from(formset) -> list[dict]:

@@ -16,7 +16,21 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.validators import normalize_id_number
-from projects.models import Application, Attachment, AttachmentKind, Partner, PerformanceTarget, TeamMember
+from projects.models import (
+    Application,
+    Attachment,
+    AttachmentKind,
+    Bid,
+    BidMember,
+    BidMilestone,
+    BidPartner,
+    Challenge,
+    ChallengeTarget,
+    Partner,
+    PerformanceTarget,
+    ProjectMilestone,
+    TeamMember,
+)
 
 from .aggregation import ItemScore, score_item
 from .models import (
@@ -76,7 +90,7 @@ def review_task_for_expert(user, assignment_id) -> Assignment:
         return (
             assignments_for_expert(user)
             .filter(state__in=[AS.ACCEPTED, AS.SUBMITTED])
-            .select_related("round__call", "commitment")
+            .select_related("round__call", "round__challenge", "commitment")
             .prefetch_related("round__criteria")
             .get(pk=assignment_id)
         )
@@ -102,24 +116,63 @@ def _application_subject(assignment: Assignment) -> bool:
     return assignment.item.subject_type_id == ContentType.objects.get_for_model(Application).pk
 
 
-def review_material(assignment: Assignment) -> Application:
-    """The application an accepted (or submitted) assignment reviews, with what the review page shows, in a
+def _targets_prefetch(lookup: str) -> Prefetch:
+    return Prefetch(lookup, queryset=ChallengeTarget.objects.order_by("position", "id"))
+
+
+def _application_material(assignment: Assignment) -> QuerySet[Application]:
+    return Application.objects.select_related("organization", "call__program").prefetch_related(
+        Prefetch("team_members", queryset=TeamMember.objects.order_by("position", "id")),
+        Prefetch("partners", queryset=Partner.objects.order_by("position", "id")),
+        Prefetch("targets", queryset=PerformanceTarget.objects.order_by("position", "id")),
+        "budget_lines",
+        Prefetch("attachments", queryset=review_attachments(assignment), to_attr="review_attachments"),
+    )
+
+
+def _need_material(assignment: Assignment) -> QuerySet[Challenge]:
+    """论证: the need itself with its targets (the poster's name is the template's to hide in a blind round)."""
+    return Challenge.objects.select_related("organization", "program").prefetch_related(_targets_prefetch("targets"))
+
+
+def _bid_material(assignment: Assignment) -> QuerySet[Bid]:
+    """方案评审: the bid's plan, foundation, milestones, team and consortium, with the challenge's targets."""
+    return Bid.objects.select_related("organization", "challenge__program").prefetch_related(
+        _targets_prefetch("challenge__targets"),
+        Prefetch("partners", queryset=BidPartner.objects.order_by("position", "id")),
+        Prefetch("members", queryset=BidMember.objects.order_by("position", "id")),
+        Prefetch("milestones", queryset=BidMilestone.objects.order_by("position", "id")),
+    )
+
+
+def _milestone_material(assignment: Assignment) -> QuerySet[ProjectMilestone]:
+    """里程碑考核: the project's milestone and its report, with the challenge's targets."""
+    return ProjectMilestone.objects.select_related(
+        "project__organization", "project__challenge__program", "project__bid").prefetch_related(
+        _targets_prefetch("project__challenge__targets"))
+
+
+#: per round kind: the subject's model and the queryset of what the review page shows
+REVIEW_MATERIAL = {
+    ReviewRound.Kind.APPLICATION: (Application, _application_material),
+    ReviewRound.Kind.NEED: (Challenge, _need_material),
+    ReviewRound.Kind.BID: (Bid, _bid_material),
+    ReviewRound.Kind.MILESTONE: (ProjectMilestone, _milestone_material),
+}
+
+
+def review_material(assignment: Assignment):
+    """What an accepted (or submitted) assignment reviews, by the round's kind: the Application, the Challenge
+    (需求论证), the Bid (方案评审) or the ProjectMilestone (里程碑考核), with everything the review page shows, in a
     fixed number of queries. Call with an assignment from ``review_task_for_expert`` only."""
-    if assignment.state not in (AS.ACCEPTED, AS.SUBMITTED) or not _application_subject(assignment):
+    if assignment.state not in (AS.ACCEPTED, AS.SUBMITTED):
+        raise Http404
+    model, material = REVIEW_MATERIAL.get(assignment.round.kind, (None, None))
+    if model is None or assignment.item.subject_type_id != ContentType.objects.get_for_model(model).pk:
         raise Http404
     try:
-        return (
-            Application.objects.select_related("organization", "call__program")
-            .prefetch_related(
-                Prefetch("team_members", queryset=TeamMember.objects.order_by("position", "id")),
-                Prefetch("partners", queryset=Partner.objects.order_by("position", "id")),
-                Prefetch("targets", queryset=PerformanceTarget.objects.order_by("position", "id")),
-                "budget_lines",
-                Prefetch("attachments", queryset=review_attachments(assignment), to_attr="review_attachments"),
-            )
-            .get(pk=assignment.item.subject_id)
-        )
-    except Application.DoesNotExist:
+        return material(assignment).get(pk=assignment.item.subject_id)
+    except model.DoesNotExist:
         raise Http404 from None
 
 
@@ -160,7 +213,7 @@ def review_of(assignment: Assignment) -> Review | None:
 def rounds_visible_to(user) -> QuerySet[ReviewRound]:
     if not is_bureau(user):
         return ReviewRound.objects.none()
-    return ReviewRound.objects.select_related("call", "created_by").annotate(
+    return ReviewRound.objects.select_related("call", "challenge", "created_by").annotate(
         item_count=Count("items", distinct=True)
     ).order_by("-created_at", "-id")
 

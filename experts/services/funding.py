@@ -72,6 +72,9 @@ def build_funding_list(*, actor, round_id: int, cutoff_score=None, publicity_wor
     now = timezone.now()
     with transaction.atomic():
         rnd = ReviewRound.objects.select_for_update(of=("self",)).select_related("call").get(pk=round_id)
+        if rnd.kind != ReviewRound.Kind.APPLICATION:
+            raise InvalidInput(_("立项清单只适用于申报书评审；“%(kind)s”的得分在评审结束时回填到榜单，由科技局在揭榜挂帅页面办理。")
+                               % {"kind": rnd.get_kind_display()}, code="not_application_round")
         if rnd.state != ReviewRound.State.CLOSED:
             raise TransitionRefused(_("评审结束后才能编制立项清单。"))
         fl = FundingList.objects.select_for_update(of=("self",)).filter(round=rnd).first()

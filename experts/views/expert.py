@@ -3,6 +3,9 @@
 Every object comes from a selector scoped to the user (experts.selectors): an invitation that is not the
 user's, or an application whose invitation the user has not accepted, is a 404. Every write goes through
 experts.services; a DomainError becomes a form error or a message and changes nothing.
+
+The review page shows what the round's kind reviews: an application, or for 揭榜挂帅 a need, a bid or a project's
+milestone (``selectors.review_material``); a blind round hides whoever is behind it.
 """
 
 import os
@@ -297,7 +300,7 @@ def _attachment_name(attachment, blind: bool) -> str:
 def review(request, pk):
     user = request.user
     a = selectors.review_task_for_expert(user, pk)
-    app = selectors.review_material(a)
+    material = selectors.review_material(a)
     rnd = a.round
     blind = rnd.blind
     criteria = list(rnd.criteria.all())
@@ -325,22 +328,26 @@ def review(request, pk):
                 return redirect("experts:review", pk=a.pk)
     else:
         form = ReviewForm(initial=ReviewForm.initial_for(existing), criteria=criteria)
-    for att in app.review_attachments:
-        att.display_name = _attachment_name(att, blind)
     scores = {s.criterion_id: s.score for s in existing.scores.all()} if existing else {}
-    return render(request, "experts/expert/review.html", {
+    context = {
         "a": a,
         "round": rnd,
         "item": a.item,
-        "app": app,
         "blind": blind,
-        "budget": budget_summary(app),
-        "targets": _targets(app),
         "form": form,
         "editable": editable,
         "review": existing,
         "scored": [(c, scores.get(c.pk)) for c in criteria],
         "overdue": a.state == AS.ACCEPTED and timezone.now() > rnd.review_deadline,
+    }
+    if rnd.kind != ReviewRound.Kind.APPLICATION:
+        # 揭榜挂帅: a need (论证), a bid (方案评审) or a project's milestone (里程碑考核)
+        return render(request, "experts/expert/review_challenge.html", {**context, "kind": rnd.kind,
+                                                                        "subject": material})
+    for att in material.review_attachments:
+        att.display_name = _attachment_name(att, blind)
+    return render(request, "experts/expert/review.html", {
+        **context, "app": material, "budget": budget_summary(material), "targets": _targets(material),
     })
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.exceptions import DomainError
+from projects.challenges.selectors import challenges_for_bureau
 from projects.models import Call, Project
 from projects.selectors import calls_visible_to
 
@@ -28,6 +29,7 @@ from .. import exports, selectors
 from ..forms_rounds import (
     AmountForm,
     BuildListForm,
+    ChallengeRoundCreateForm,
     CloseRoundForm,
     CriterionFormSet,
     DrawForm,
@@ -143,32 +145,76 @@ def _round_calls(user):
         "-year", "-opens_at", "-id")
 
 
+#: a 揭榜 round's challenge list offers at most this many challenges in the state the kind needs
+CHALLENGES_OFFERED = 200
+CHALLENGE_KINDS = [k for k in ReviewRound.Kind.values if k != ReviewRound.Kind.APPLICATION]
+
+
+def _round_kind(request) -> str:
+    kind = request.POST.get("kind") or request.GET.get("kind") or ReviewRound.Kind.APPLICATION
+    if kind not in ReviewRound.Kind.values:
+        raise Http404
+    return kind
+
+
+def _challenge_form(request, user, kind):
+    """The creation form of a 揭榜 round: ``?challenge=<id>&kind=need|bid|milestone``."""
+    visible = challenges_for_bureau(user)
+    offered = list(challenges_for_bureau(user, state=rounds.CHALLENGE_ROUND_STATES[kind])[:CHALLENGES_OFFERED])
+    wanted = request.POST.get("challenge") or request.GET.get("challenge")
+    if wanted and str(wanted).isdigit() and all(str(c.pk) != str(wanted) for c in offered):
+        offered = list(visible.filter(pk=int(wanted))) + offered
+    if request.method == "POST":
+        return ChallengeRoundCreateForm(request.POST, challenges=visible, offered=offered)
+    respond, review = rounds.default_deadlines()
+    initial = {"response_deadline": respond, "review_deadline": review, "kind": kind}
+    if wanted:
+        initial["challenge"] = wanted
+    return ChallengeRoundCreateForm(initial=initial, challenges=visible, offered=offered)
+
+
 @login_required
 def round_create(request):
     user = request.user
     _require(user, MANAGE)
-    calls = _round_calls(user)
+    kind = _round_kind(request)
+    if kind == ReviewRound.Kind.APPLICATION:
+        form = None
+        calls = _round_calls(user)
+    else:
+        form = _challenge_form(request, user, kind)
     if request.method == "POST":
-        form = RoundCreateForm(request.POST, calls=calls)
+        if form is None:
+            form = RoundCreateForm(request.POST, calls=calls)
         formset = CriterionFormSet(request.POST, prefix="criteria")
         if form.is_valid() and formset.is_valid():
             try:
-                rnd = rounds.create_round(actor=user, call_id=form.cleaned_data["call"].pk, data=form.round_data(),
-                                          criteria=criteria_from(formset))
+                if kind == ReviewRound.Kind.APPLICATION:
+                    rnd = rounds.create_round(actor=user, call_id=form.cleaned_data["call"].pk,
+                                              data=form.round_data(), criteria=criteria_from(formset))
+                else:
+                    rnd = rounds.create_round(actor=user, challenge_id=form.cleaned_data["challenge"].pk,
+                                              kind=form.cleaned_data["kind"], data=form.round_data(),
+                                              criteria=criteria_from(formset))
             except DomainError as e:
                 for message in e.messages:
                     form.add_error(None, message)
             else:
-                messages.success(request, _("评审轮次“%(name)s”已创建。下一步：加入受理的申报书。") % {"name": rnd.name})
+                nxt = _("加入受理的申报书。") if kind == ReviewRound.Kind.APPLICATION else _("加入评审对象。")
+                messages.success(request, _("评审轮次“%(name)s”已创建。下一步：%(next)s") % {"name": rnd.name, "next": nxt})
                 return redirect("experts:round_detail", rnd.pk)
     else:
-        respond, review = rounds.default_deadlines()
-        initial = {"response_deadline": respond, "review_deadline": review}
-        if request.GET.get("call"):
-            initial["call"] = request.GET.get("call")
-        form = RoundCreateForm(initial=initial, calls=calls)
-        formset = CriterionFormSet(initial=default_rubric_initial(), prefix="criteria")
-    return render(request, "experts/rounds/round_form.html", {"form": form, "formset": formset, "rnd": None})
+        if form is None:
+            respond, review = rounds.default_deadlines()
+            initial = {"response_deadline": respond, "review_deadline": review}
+            if request.GET.get("call"):
+                initial["call"] = request.GET.get("call")
+            form = RoundCreateForm(initial=initial, calls=calls)
+        formset = CriterionFormSet(initial=default_rubric_initial(kind), prefix="criteria")
+    return render(request, "experts/rounds/round_form.html", {
+        "form": form, "formset": formset, "rnd": None, "kind": kind,
+        "kind_label": ReviewRound.Kind(kind).label, "challenge_kinds": CHALLENGE_KINDS,
+    })
 
 
 @login_required
@@ -214,7 +260,7 @@ def round_criteria(request, pk):
                 return redirect("experts:round_detail", rnd.pk)
     else:
         initial = [{"name": c.name, "description": c.description, "max_score": c.max_score}
-                   for c in rnd.criteria.all()] or default_rubric_initial()
+                   for c in rnd.criteria.all()] or default_rubric_initial(rnd.kind)
         formset = CriterionFormSet(initial=initial, prefix="criteria")
     return render(request, "experts/rounds/round_criteria.html", {"rnd": rnd, "formset": formset, "error": error})
 
@@ -291,6 +337,13 @@ def draw_verify(request, pk, draw_id):
 @round_action(MANAGE)
 def round_add_items(request, rnd):
     n = rounds.add_items(actor=request.user, round_id=rnd.pk)
+    if rnd.kind != ReviewRound.Kind.APPLICATION:
+        if n:
+            messages.success(request, _("已加入%(n)d个评审对象（%(kind)s），并按学科分组。")
+                             % {"n": n, "kind": rnd.get_kind_display()})
+        else:
+            messages.info(request, _("没有可加入的评审对象（已全部加入，或榜单当前没有符合条件的对象）。"))
+        return
     if n:
         messages.success(request, _("已加入%(n)d项受理的申报书，并按学科分组。") % {"n": n})
     else:
@@ -459,6 +512,9 @@ def round_ranking(request, pk):
 def funding_list(request, pk):
     user = request.user
     rnd = _round(request, pk)
+    if rnd.kind != ReviewRound.Kind.APPLICATION:
+        messages.info(request, _("立项清单只适用于申报书评审；本轮的得分在评审结束时回填到榜单。"))
+        return redirect("experts:round_detail", rnd.pk)
     fl = _funding_list_of(rnd)
     entries, objections, projects = [], [], []
     count, total = 0, 0
