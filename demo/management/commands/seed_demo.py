@@ -35,6 +35,7 @@ from projects import services
 from projects.checklists import FORMAL_REVIEW_CHECKLIST
 from projects.models import Application, AttachmentKind, Call, FormalReview, Program
 
+from ...challenges import seed_challenges
 from ...reviews import seed_reviews
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -147,7 +148,8 @@ STAFF = [
     ("admin", "系统管理员", [], True, True, "admin@kjj.example.gov.cn",
      "管理后台 /admin/：全部数据、审计日志"),
     ("officer", "陈立新", [Role.OFFICER], True, False, "chen.lixin@kjj.example.gov.cn",
-     "形式审查（受理 / 退回 / 不予受理）；专家评审：第二批加入受理项目并随机抽取专家，第一批查看排名、公示期满批准立项；专家库"),
+     "形式审查（受理 / 退回 / 不予受理）；专家评审：第二批加入受理项目并随机抽取专家，第一批查看排名、公示期满批准立项；专家库；"
+     "揭榜挂帅：受理待论证的需求、答复提问、里程碑考核结论"),
     ("leader", "王建国", [Role.SUPERVISOR], False, False, "wang.jianguo@kjj.example.gov.cn",
      "评审与立项：查阅排名与立项清单、审签；/api/applications/ 只读查阅已报送科技局的申报书"),
     ("finance", "钱晓红", [Role.FINANCE], False, False, "qian.xiaohong@kjj.example.gov.cn",
@@ -476,7 +478,8 @@ def pad(text: str, width: int) -> str:
 
 
 class Command(BaseCommand):
-    help = "Create demo data (杭州市科技局: programmes, organisations, calls, applications in every state) and print the demo logins."
+    help = ("Create demo data (杭州市科技局: programmes, organisations, calls, applications in every state, expert "
+            "reviews, 揭榜挂帅 challenges) and print the demo logins.")
 
     def add_arguments(self, parser):
         parser.add_argument("--logins", action="store_true", help="Only print the demo logins.")
@@ -486,7 +489,7 @@ class Command(BaseCommand):
             validate_password(DEMO_PASSWORD)
             self.now = timezone.now()
             self.created = {"programs": 0, "users": 0, "organizations": 0, "calls": 0, "applications": 0,
-                            "experts": 0}
+                            "experts": 0, "challenges": 0, "bids": 0}
             with transaction.atomic():
                 self.seed()
             summary = "，".join(f"{k} {v}" for k, v in self.created.items())
@@ -515,6 +518,7 @@ class Command(BaseCommand):
                 # the officer closes the first batch (截止): the window is over, the reviewed stay reviewed
                 services.close_call(actor=self.officer, call_id=call.pk)
         seed_reviews(self, password=DEMO_PASSWORD)
+        seed_challenges(self, password=DEMO_PASSWORD)
 
     def staff_user(self, username, real_name, roles, is_staff, is_superuser, email, _try) -> User:
         user = User.objects.filter(username=username).first()
@@ -706,10 +710,16 @@ class Command(BaseCommand):
         rows = [(str(Role(r[2][0]).label) if r[2] else "超级管理员", r[0], r[6]) for r in STAFF]
         rows += [
             ("申报单位用户（杭州云栖智能科技有限公司）", "applicant",
-             "提交草稿《基于多模态大模型…》；修改被退回的申报书后重新提交；查看历史与消息"),
+             "提交草稿《基于多模态大模型…》；修改被退回的申报书后重新提交；查看历史与消息；"
+             "揭榜挂帅：在榜单《新型环保颜料…》上提问、起草并提交揭榜方案"),
             ("单位管理员（杭州云栖智能科技有限公司）", "orgadmin", "单位审核队列：审核通过或退回；管理本单位用户"),
             ("单位管理员（存在失信记录的单位）", "gcqrj-admin", "提交草稿被拒：惩戒期内不得申报"),
             ("单位管理员（待认证单位）", "zjlz-admin", "提交草稿被拒：单位尚未通过认证"),
+            ("发榜企业（杭州钱江汽车零部件有限公司）", "qjqp-admin",
+             "赛马制榜单《分布式轮毂电驱动系统…》：两个团队入选，一个第一阶段考核未通过已终止"),
+            ("发榜企业（杭州钱塘华彩颜料化工有限公司）", "hcyl-admin", "揭榜中的《新型环保颜料…》：答复待答复的提问"),
+            ("发榜企业（杭州西溪精测仪器有限公司）", "jcyq-admin", "智能传感器需求：一项待科技局受理，一项论证中；起草新需求"),
+            ("揭榜团队（杭州市智能制造研究院）", "znzz-admin", "入选的揭榜项目：第一个里程碑已通过，继续提交第二个里程碑报告"),
         ]
         headers = ("角色", "用户名", "密码", "可以试试")
         widths = [
