@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,6 +33,8 @@ from activity.admin import register_workflow
 from activity.selectors import history
 
 from . import selectors, services
+from .challenges import admin as challenges_admin  # noqa: F401  (registers the 揭榜挂帅 models)
+from .challenges.selectors import challenge_projects_visible_to
 from .checklists import FORMAL_REVIEW_CHECKLIST
 from .exports import export_applications_xlsx
 from .models import (
@@ -759,20 +762,25 @@ class AttachmentAdmin(ApplicationRecordAdmin):
 
 @admin.register(Project)
 class ProjectAdmin(ReadOnlyAdmin):
-    """立项项目, created by the approval of a 立项 list (services.establish_project): read-only here."""
+    """立项项目, created by the approval of a 立项 list (services.establish_project) or by a winning 揭榜 bid
+    (challenges.services.award_challenge): read-only here. A project has either an application and its call or a
+    bid and its challenge."""
 
-    list_display = ["number", "title", "organization", "call", "leader_name", "granted_display", "established_at"]
+    list_display = ["number", "title", "organization", "source_display", "leader_name", "granted_display", "state",
+                    "established_at"]
     list_display_links = ["number", "title"]
-    list_filter = ["call", "call__year"]
+    list_filter = ["state", "call", "call__year", "challenge__field"]
     search_fields = ["number", "title", "organization__name"]
-    list_select_related = ["organization", "call"]
+    list_select_related = ["organization", "call", "challenge"]
     date_hierarchy = "established_at"
     fields = [
         "number",
         "title",
         "application",
-        "organization",
         "call",
+        "challenge",
+        "bid",
+        "organization",
         "leader_name",
         "requested_display",
         "granted_display",
@@ -782,13 +790,29 @@ class ProjectAdmin(ReadOnlyAdmin):
         "established_at",
         "established_by",
         "source",
+        "ended_at",
+        "end_reason",
     ]
     readonly_fields = fields
 
     def get_queryset(self, request):
-        # the projects of applications the user may see (the bureau: all of them)
+        # the projects of applications the user may see (the bureau: all of them), and the challenge projects
+        # the user may see
         visible = selectors.applications_visible_to(request.user).values("pk")
-        return super().get_queryset(request).filter(application__in=visible)
+        challenge_projects = challenge_projects_visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(Q(application__in=visible) | Q(pk__in=challenge_projects))
+
+    def get_fields(self, request, obj=None):
+        # only the source the project has: an application and its call, or a bid and its challenge
+        if obj is not None and obj.challenge_id:
+            return [f for f in self.fields if f not in ("application", "call")]
+        return [f for f in self.fields if f not in ("challenge", "bid")]
+
+    @admin.display(description=gettext_lazy("申报指南 / 揭榜挂帅项目"))
+    def source_display(self, obj):
+        if obj.challenge_id:
+            return format_html("{}：{}", _("揭榜挂帅"), obj.challenge)
+        return str(obj.call) if obj.call_id else "—"
 
     @admin.display(description=gettext_lazy("申请财政资金（元）"), ordering="requested_amount")
     def requested_display(self, obj):
