@@ -484,3 +484,23 @@ def test_the_service_keeps_the_bounty_the_sum(challenge):
         with pytest.raises(InvalidInput):
             jb.update_challenge(actor=need.created_by, challenge_id=need.pk, data={"subsidy_requested": bad})
     assert Challenge.objects.get(pk=need.pk).subsidy_requested == Decimal("0.11")
+
+
+def test_a_poster_with_a_running_credit_record_cannot_submit_its_need():
+    from accounts.tests.factories import CreditRecordFactory
+
+    need = ChallengeFactory()
+    CreditRecordFactory(organization=need.organization, penalty_start=datetime.date(2020, 1, 1))
+    with pytest.raises(InvalidInput) as exc:
+        jb.submit_challenge(actor=need.created_by, challenge_id=need.pk, accept_commitment=True)
+    assert need.organization.name in exc.value.message and "不得参与" in exc.value.message
+    assert Challenge.objects.get(pk=need.pk).state == "draft"
+
+
+def test_an_unverified_poster_cannot_submit_its_need():
+    need = ChallengeFactory()
+    type(need.organization).objects.filter(pk=need.organization_id).update(state="pending")
+    with pytest.raises(InvalidInput) as exc:
+        jb.submit_challenge(actor=need.created_by, challenge_id=need.pk, accept_commitment=True)
+    assert "尚未通过科技局认证" in exc.value.message
+    assert Challenge.objects.get(pk=need.pk).state == "draft"
