@@ -139,6 +139,7 @@ class Challenge(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(state__in=["draft", "submitted", "vetting", "rejected"])
+                | (Q(state="cancelled") & Q(published_at__isnull=True))
                 | (Q(bid_deadline__isnull=False) & Q(program__isnull=False)),
                 name="challenge_published_has_deadline",
             ),

@@ -196,8 +196,6 @@ def test_returned_need_shows_the_reason(client, poster, need):
     assert reverse("challenges:need_withdraw", args=[need.pk]) in page
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: constraint challenge_published_has_deadline forbids 'cancelled' "
-                                       "without a deadline and program, so withdrawing an unpublished need fails")
 def test_withdraw_an_unpublished_need(client, poster, need):
     client.force_login(poster)
     client.post(reverse("challenges:need_withdraw", args=[need.pk]), {"reason": "不再需要"})
