@@ -128,7 +128,9 @@ class Challenge(models.Model):
                 violation_error_message=_("悬赏金额须等于企业出资与政府补助之和。"),
             ),
             models.CheckConstraint(
-                condition=Q(state="draft") | Q(bounty__gt=0), name="challenge_bounty_positive",
+                # a need withdrawn as a draft, never published, may have had no money entered yet
+                condition=Q(state="draft") | (Q(state="cancelled") & Q(published_at__isnull=True)) | Q(bounty__gt=0),
+                name="challenge_bounty_positive",
                 violation_error_message=_("悬赏金额必须大于0。"),
             ),
             models.CheckConstraint(

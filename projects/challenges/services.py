@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -265,7 +265,9 @@ def create_challenge(*, actor: User, data: dict) -> Challenge:
     if actor.organization_id is None:
         raise PermissionRefused(_("您的账号未关联单位，不能发布揭榜需求。"))
     challenge = Challenge(organization_id=actor.organization_id, created_by=actor)
-    data = {"contact_name": actor.display_name, **data}
+    data = dict(data)
+    if not (data.get("contact_name") or "").strip():
+        data["contact_name"] = actor.display_name  # the poster's user is the default contact
     if not (data.get("title") or "").strip():
         raise InvalidInput(_("请填写需求名称。"))
     _challenge_values(challenge, data)
@@ -521,6 +523,8 @@ def extend_bid_deadline(*, actor: User, challenge_id: int, bid_deadline, reason:
         locked = Challenge.objects.select_for_update(of=("self",)).get(pk=challenge_id)
         if locked.state != CH.PUBLISHED:
             raise TransitionRefused(_("只有揭榜中的榜单可以延期。"))
+        if locked.bid_deadline <= now:  # past the deadline (the sweeper has not closed it yet): too late to extend
+            raise TransitionRefused(_("揭榜截止时间 %(t)s 已过，不能延期。") % {"t": _fmt_time(locked.bid_deadline)})
         new = _parse_deadline(bid_deadline, now)
         if new <= locked.bid_deadline:
             raise InvalidInput(_("新的截止时间必须晚于原截止时间 %(t)s。") % {"t": _fmt_time(locked.bid_deadline)})
@@ -619,16 +623,25 @@ def _total(bid: Bid, challenge: Challenge) -> Decimal | None:
 
 def record_bid_review_scores(*, challenge_id: int, scores: dict[int, tuple[Decimal | None, int]]) -> None:
     """The bid review round closed: each bid's aggregated expert score and how many reviews made it (called by
-    the experts app)."""
+    the experts app). Only bids still under review take them: a round closing after the award, or after a 流标
+    and republication, leaves the decided or voided bids as they were (the round itself keeps its scores)."""
     with transaction.atomic():
         challenge = Challenge.objects.select_for_update(of=("self",)).get(pk=challenge_id)
-        bids = Bid.objects.select_for_update().filter(challenge=challenge, pk__in=list(scores)).order_by("id")
+        bids = list(Bid.objects.select_for_update().filter(challenge=challenge, pk__in=list(scores)).order_by("id"))
+        recorded = []
         for bid in bids:
+            if not (challenge.state == CH.REVIEWING and bid.bid_round == challenge.bid_round
+                    and bid.state == B.REVIEWING):
+                continue
             bid.review_score, bid.review_count = scores[bid.pk]
             bid.total_score = _total(bid, challenge)
             bid.save(update_fields=["review_score", "review_count", "total_score", "updated_at"])
-        record_audit(actor=None, verb="review_scores", target=challenge,
-                     data={str(k): (str(v[0]) if v[0] is not None else None) for k, v in scores.items()})
+            recorded.append(bid.pk)
+        data = {str(k): (str(v[0]) if v[0] is not None else None) for k, v in scores.items()}
+        ignored = sorted(set(scores) - set(recorded))
+        if ignored:
+            data["ignored"] = ignored
+        record_audit(actor=None, verb="review_scores", target=challenge, data=data)
 
 
 def record_defence_scores(*, actor: User, challenge_id: int, scores: dict[int, object]) -> Challenge:
@@ -681,7 +694,24 @@ def fiscal_share(amount: Decimal, challenge: Challenge) -> Decimal:
     the enterprise pays the rest)."""
     if challenge.bounty <= 0:
         return Decimal("0.00")
-    return (amount * challenge.subsidy_requested / challenge.bounty).quantize(CENT, rounding=ROUND_HALF_UP)
+    with localcontext() as ctx:
+        ctx.prec = 60  # amounts up to 10^13 yuan: the product must not be rounded before the division
+        return (amount * challenge.subsidy_requested / challenge.bounty).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fiscal_shares(amounts: dict[int, Decimal], challenge: Challenge) -> dict[int, Decimal]:
+    """Each winner's ``fiscal_share`` (bid id → yuan), except that together they never exceed the subsidy: three
+    winners at 2/3 of 1,000,000 each would be granted 666,666.67 × 3 = 2,000,000.01; the fen too many come off
+    the shares rounded up the most (ties: the later bid)."""
+    shares = {pk: fiscal_share(a, challenge) for pk, a in amounts.items()}
+    over = int((sum(shares.values(), Decimal(0)) - challenge.subsidy_requested) / CENT)
+    if over > 0:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            up = {pk: shares[pk] - a * challenge.subsidy_requested / challenge.bounty for pk, a in amounts.items()}
+        for pk in sorted(shares, key=lambda pk: (up[pk], pk), reverse=True)[:over]:
+            shares[pk] -= CENT
+    return shares
 
 
 def award_challenge(*, actor: User, challenge_id: int, bid_ids: list[int], opinion: str = "",
@@ -693,6 +723,7 @@ def award_challenge(*, actor: User, challenge_id: int, bid_ids: list[int], opini
     _require(actor, "projects.decide_challenge_obj", challenge, _("只有发榜单位可以确认揭榜结果。"))
     chosen = sorted({int(b) for b in bid_ids})
     created: list[Project] = []
+    shares: dict[int, Decimal] = {}
 
     def guard(locked):
         if not chosen:
@@ -712,6 +743,10 @@ def award_challenge(*, actor: User, challenge_id: int, bid_ids: list[int], opini
         total = sum((b.amount for b in bids.values()), Decimal(0))
         if total > locked.bounty:
             problems.append(_("入选方案揭榜金额合计 %(t)s 元，超过悬赏金额 %(b)s 元。") % {"t": total, "b": locked.bounty})
+        shares.update(fiscal_shares({b.pk: b.amount for b in bids.values()}, locked))
+        for pk, share in sorted(shares.items()):
+            if share <= 0:  # a project is granted at least a fen (the database refuses 0.00)
+                problems.append(_("方案%(no)s按政府补助比例计算的财政资金不足0.01元，不能立项。") % {"no": bids[pk].number})
         if problems:
             raise InvalidInput(problems, code="award_checks")
 
@@ -734,7 +769,8 @@ def award_challenge(*, actor: User, challenge_id: int, bid_ids: list[int], opini
             run_transition(workflow=BID_WORKFLOW, queryset=Bid.objects.all(), pk=bid.pk,
                            name="win" if won else "lose", actor=actor, apply=decided)
             if won:
-                created.append(_establish_from_bid(locked, bid, actor=actor, now=now, year=year))
+                created.append(_establish_from_bid(locked, bid, actor=actor, now=now, year=year,
+                                                   fiscal=shares[bid.pk]))
             _notify(_org_users(bid.organization_id), MessageKind.CHALLENGE_RESULT,
                     (_("揭榜成功：%(t)s") if won else _("揭榜结果：%(t)s")) % {"t": locked.title},
                     (_("您的揭榜方案（%(no)s）已入选，项目已立项。") if won
@@ -756,14 +792,14 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
     return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _establish_from_bid(challenge: Challenge, bid: Bid, *, actor, now, year: int) -> Project:
+def _establish_from_bid(challenge: Challenge, bid: Bid, *, actor, now, year: int, fiscal: Decimal) -> Project:
     milestones = list(bid.milestones.all())
     start = timezone.localdate(now)
     end = max([m.due_date for m in milestones], default=_add_months(start, challenge.period_months))
     project = Project.objects.create(
         bid=bid, challenge=challenge, organization_id=bid.organization_id, number=_project_number(challenge, year),
-        title=challenge.title, leader_name=bid.leader_name, requested_amount=fiscal_share(bid.amount, challenge),
-        granted_amount=fiscal_share(bid.amount, challenge), start_date=start, end_date=end, established_at=now,
+        title=challenge.title, leader_name=bid.leader_name, requested_amount=fiscal,
+        granted_amount=fiscal, start_date=start, end_date=end, established_at=now,
         established_by=actor if getattr(actor, "is_authenticated", False) else None,
         source=_("揭榜挂帅 %(no)s") % {"no": challenge.number},
     )
@@ -1274,9 +1310,13 @@ def judge_milestone(*, actor: User, milestone_id: int, verdict: str, opinion: st
 
 
 def record_milestone_expert_scores(*, scores: dict[int, tuple[Decimal | None, int]]) -> None:
-    """A milestone expert round closed (called by the experts app)."""
+    """A milestone expert round closed (called by the experts app). Only milestones still awaiting their
+    conclusion take the score: a cancelled milestone (its team stopped) or one already concluded is left as it
+    was (the round itself keeps its scores)."""
     with transaction.atomic():
         for m in ProjectMilestone.objects.select_for_update().filter(pk__in=list(scores)).order_by("id"):
+            if m.state != M.REPORTED:
+                continue
             m.expert_score, m.expert_review_count = scores[m.pk]
             m.save(update_fields=["expert_score", "expert_review_count"])
             record_audit(actor=None, verb="expert_score", target=m,
