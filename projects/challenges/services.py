@@ -292,7 +292,7 @@ def update_challenge(*, actor: User, challenge_id: int, data: dict) -> Challenge
             raise InvalidInput(_("请填写需求名称。"))
         changes = _challenge_values(challenge, data)
         challenge.save()
-        record_audit(actor=actor, verb="update", target=challenge, data={"fields": sorted(changes)})
+        record_audit(actor=actor, verb="edit", target=challenge, data={"fields": sorted(changes)})
     return challenge
 
 
@@ -318,7 +318,7 @@ def set_challenge_targets(*, actor: User, challenge_id: int, targets: list[dict]
             r.challenge = challenge
         ChallengeTarget.objects.bulk_create(rows)
         challenge.save(update_fields=["updated_at"])
-        record_audit(actor=actor, verb="set_targets", target=challenge,
+        record_audit(actor=actor, verb="set_challenge_targets", target=challenge,
                      data={"targets": [[r.name, r.target_value, r.unit] for r in rows]})
     return challenge
 
@@ -366,27 +366,39 @@ def submit_challenge(*, actor: User, challenge_id: int, accept_commitment: bool 
         locked.submitted_at = now
         locked.commitment_accepted_at = now
         locked.last_reason = ""
-        fields = ["submitted_at", "commitment_accepted_at", "last_reason"]
-        if not locked.number:
-            year = timezone.localdate(now).year
-            base = f"XQ{year}-"
-            seq = Challenge.objects.filter(number__startswith=base).count() + 1
-            while Challenge.objects.filter(number=f"{base}{seq:04d}").exists():
-                seq += 1
-            locked.number = f"{base}{seq:04d}"
-            fields.append("number")
-        return fields
+        return ["submitted_at", "commitment_accepted_at", "last_reason"]
 
     def after(locked, from_state):
+        if not locked.number:
+            _number_need(locked, now)
         _notify(_officers(), MessageKind.CHALLENGE_SUBMITTED, _("待论证的揭榜需求：%(t)s") % {"t": locked.title},
                 _("%(org)s 提交了揭榜需求《%(t)s》（%(no)s），悬赏金额 %(b)s 元，请组织论证。")
                 % {"org": locked.organization.name, "t": locked.title, "no": locked.number, "b": locked.bounty},
                 _officer_link(locked), locked, f"challenge:{locked.pk}:submit:{timezone.localtime(now):%Y%m%d%H%M%S}")
 
-    # Lock order: the organisation's challenges are numbered under the challenge row lock, and numbers are
-    # unique in the database (a clash raises and the transaction is retried by the caller).
     return run_transition(workflow=CHALLENGE_WORKFLOW, queryset=Challenge.objects.select_related("organization"),
                           pk=challenge_id, name="submit", actor=actor, guard=guard, apply=apply, after=after)
+
+
+def _number_need(locked: Challenge, now) -> None:
+    """需求编号 XQ{year}-NNNN, the next free one. Needs of different posters are submitted in parallel (no row
+    serialises them): a number another transaction has just taken fails the unique index in a savepoint (on
+    PostgreSQL after waiting for that transaction), and the next number is tried."""
+    base = f"XQ{timezone.localdate(now).year}-"
+    seq = Challenge.objects.filter(number__startswith=base).count() + 1
+    for _attempt in range(1000):
+        number = f"{base}{seq:04d}"
+        seq += 1
+        if Challenge.objects.filter(number=number).exists():
+            continue
+        try:
+            with transaction.atomic():
+                Challenge.objects.filter(pk=locked.pk).update(number=number)
+        except IntegrityError:
+            continue
+        locked.number = number
+        return
+    raise TransitionRefused(_("需求编号分配失败，请稍后重试。"))
 
 
 def withdraw_challenge(*, actor: User, challenge_id: int, reason: str = "") -> Challenge:
@@ -641,7 +653,7 @@ def record_bid_review_scores(*, challenge_id: int, scores: dict[int, tuple[Decim
         ignored = sorted(set(scores) - set(recorded))
         if ignored:
             data["ignored"] = ignored
-        record_audit(actor=None, verb="review_scores", target=challenge, data=data)
+        record_audit(actor=None, verb="bid_review_scores", target=challenge, data=data)
 
 
 def record_defence_scores(*, actor: User, challenge_id: int, scores: dict[int, object]) -> Challenge:
@@ -1022,7 +1034,7 @@ def update_bid(*, actor: User, bid_id: int, data: dict) -> Bid:
             changed.append(f)
         _full_clean(bid, exclude=["challenge", "organization", "created_by", "number"])
         bid.save()
-        record_audit(actor=actor, verb="update", target=bid, data={"fields": changed})
+        record_audit(actor=actor, verb="edit", target=bid, data={"fields": changed})
     return bid
 
 

@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.exceptions import InvalidInput, TransitionRefused
@@ -136,3 +137,20 @@ def test_a_bid_drafted_before_close_cannot_be_submitted_after_close(officer):
     with pytest.raises(TransitionRefused):
         jb.submit_bid(actor=draft.created_by, bid_id=draft.pk, accept_commitment=True)
     assert Bid.objects.get(pk=draft.pk).state == "void"
+
+
+# ---- races (PostgreSQL) --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock concurrency is exercised on PostgreSQL")
+def test_two_needs_submitted_at_once_get_two_numbers():
+    from .test_challenge_concurrency import run_concurrently
+
+    needs = [ChallengeFactory() for _ in range(4)]
+    results = run_concurrently(*[
+        lambda n=n: jb.submit_challenge(actor=n.created_by, challenge_id=n.pk, accept_commitment=True) for n in needs
+    ])
+    assert all(isinstance(r, Challenge) for r in results), results
+    numbers = sorted(Challenge.objects.values_list("number", flat=True))
+    assert len(set(numbers)) == 4 and all(n.startswith("XQ") for n in numbers)
