@@ -1387,6 +1387,8 @@ def stop_project(*, actor: User, project_id: int, milestone_id: int, reason: str
                 raise TransitionRefused(_("只有赛马制榜单可以在里程碑考核中淘汰团队。"))
             if not any(p.pk != locked.pk for p in running):
                 raise TransitionRefused(_("这是最后一个在研团队，不能淘汰。"))
+            if ChallengeAcceptance.objects.filter(project=locked).exists():
+                raise TransitionRefused(_("该团队已申请验收，不能淘汰；请按验收结论办理。"))
             at = ProjectMilestone.objects.filter(pk=milestone_id, project=locked).first()
             if at is None or at.state not in (M.PASSED, M.FAILED):
                 raise InvalidInput(_("请在该团队的某个里程碑考核结束后再决定是否淘汰。"))

@@ -15,7 +15,7 @@ from projects.challenges import services as jb
 from projects.models import Bid, Challenge, Project, ProjectMilestone
 from projects.tests.challenge_factories import BidFactory, ChallengeFactory, publish
 
-from .test_challenge_projects import awarded, bid_for, fail_first_milestone, team, under_review
+from .test_challenge_projects import awarded, bid_for, fail_first_milestone, pass_milestone, team, under_review
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,15 @@ def test_two_needs_submitted_at_once_get_two_numbers():
     assert all(isinstance(r, Challenge) for r in results), results
     numbers = sorted(Challenge.objects.values_list("number", flat=True))
     assert len(set(numbers)) == 4 and all(n.startswith("XQ") for n in numbers)
+
+
+def test_a_team_that_applied_for_acceptance_cannot_be_stopped(officer):
+    challenge, (a, _b) = awarded(officer, n=2)
+    for m in a.milestones.order_by("position"):
+        pass_milestone(m, officer)
+    jb.apply_acceptance(actor=team(a), project_id=a.pk, report="全部完成。",
+                        results={t.pk: {"achieved": "达到"} for t in challenge.targets.all()})
+    last = a.milestones.get(position=2)
+    with pytest.raises(TransitionRefused):
+        jb.stop_project(actor=officer, project_id=a.pk, milestone_id=last.pk, reason="淘汰")
+    assert Project.objects.get(pk=a.pk).state == "established"
