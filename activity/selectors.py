@@ -94,6 +94,22 @@ VERB_LABELS = {
     "remove_entry": _("移出立项清单"),
     "objection": _("收到公示异议"),
     "resolve_objection": _("处理公示异议"),
+    # 揭榜挂帅
+    "set_challenge_targets": _("修改技术指标"),
+    "set_members": _("修改攻关团队"),
+    "set_partners": _("修改联合体成员"),
+    "set_milestones": _("修改里程碑计划"),
+    "extend": _("延长揭榜截止时间"),
+    "vetting_score": _("记录专家论证得分"),
+    "bid_review_scores": _("记录专家评审得分"),
+    "defence_scores": _("录入答辩成绩"),
+    "establish": _("揭榜立项"),
+    "ask": _("提问"),
+    "answer": _("答复"),
+    "dismiss": _("不予公开"),
+    "poster_judge": _("发榜方评价"),
+    "expert_score": _("记录专家考核得分"),
+    "apply": _("申请验收"),
 }
 
 

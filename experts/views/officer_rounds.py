@@ -362,7 +362,10 @@ def round_close(request, rnd):
     form.is_valid()
     rounds.close_round(actor=request.user, round_id=rnd.pk, reason=form.cleaned_data.get("reason") or "",
                        force=bool(form.cleaned_data.get("force")))
-    messages.success(request, _("评审已结束，未完成的邀请和评审已取消。可以查看排名并编制立项清单。"))
+    if rnd.kind == ReviewRound.Kind.APPLICATION:
+        messages.success(request, _("评审已结束，未完成的邀请和评审已取消。可以查看排名并编制立项清单。"))
+    else:
+        messages.success(request, _("评审已结束，未完成的邀请和评审已取消。各评审对象的得分已回填到揭榜挂帅项目。"))
 
 
 @round_action(MANAGE)

@@ -51,7 +51,7 @@ class Challenge(models.Model):
         REVIEWING = "reviewing", _("评审中")
         AWARDED = "awarded", _("已揭榜")
         FAILED = "failed", _("流标")
-        CANCELLED = "cancelled", _("已撤销")
+        CANCELLED = "cancelled", pgettext_lazy("challenge", "已撤销")
 
     #: the poster may edit the need in these states
     EDITABLE_STATES = (State.DRAFT,)

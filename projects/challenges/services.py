@@ -199,6 +199,10 @@ def _project_link(project) -> str:
     return reverse("challenges:project", args=[project.pk])
 
 
+def _office_project_link(project) -> str:
+    return reverse("jiebang_office:project", args=[project.pk])
+
+
 def _require(actor, perm: str, obj=None, message: str = "") -> None:
     if not actor.has_perm(perm, obj):
         raise PermissionRefused(message or _("您没有权限执行此操作。"))
@@ -807,7 +811,9 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 def _establish_from_bid(challenge: Challenge, bid: Bid, *, actor, now, year: int, fiscal: Decimal) -> Project:
     milestones = list(bid.milestones.all())
     start = timezone.localdate(now)
-    end = max([m.due_date for m in milestones], default=_add_months(start, challenge.period_months))
+    # the last milestone's due date, never before the start (an award decided after the plan's last date)
+    end = max([start, *(m.due_date for m in milestones)]) if milestones else _add_months(
+        start, challenge.period_months)
     project = Project.objects.create(
         bid=bid, challenge=challenge, organization_id=bid.organization_id, number=_project_number(challenge, year),
         title=challenge.title, leader_name=bid.leader_name, requested_amount=fiscal,
@@ -1290,12 +1296,15 @@ def report_milestone(*, actor: User, milestone_id: int, report: str, now=None) -
             return ["report", "reported_at", "reported_by"]
 
         def after(locked, from_state):
-            recipients = list(_officers()) + list(_org_users(project.challenge.organization_id))
-            _notify(recipients, MessageKind.MILESTONE_REPORTED,
-                    _("里程碑待考核：%(p)s") % {"p": project.number},
-                    _("项目《%(t)s》（%(org)s）提交了第%(n)d个里程碑“%(m)s”的进展报告，请考核。")
-                    % {"t": project.title, "org": project.organization.name, "n": locked.position, "m": locked.title},
-                    _project_link(project), locked, f"milestone:{locked.pk}:reported:{now:%Y%m%d%H%M%S}")
+            title = _("里程碑待考核：%(p)s") % {"p": project.number}
+            body = (_("项目《%(t)s》（%(org)s）提交了第%(n)d个里程碑“%(m)s”的进展报告，请考核。")
+                    % {"t": project.title, "org": project.organization.name, "n": locked.position, "m": locked.title})
+            key = f"milestone:{locked.pk}:reported:{now:%Y%m%d%H%M%S}"
+            # each reader gets the page it can open: the bureau's project page, the poster's portal page
+            _notify(_officers(), MessageKind.MILESTONE_REPORTED, title, body, _office_project_link(project), locked,
+                    key)
+            _notify(_org_users(project.challenge.organization_id), MessageKind.MILESTONE_REPORTED, title, body,
+                    _project_link(project), locked, key)
 
         return run_transition(workflow=MILESTONE_WORKFLOW, queryset=ProjectMilestone.objects.all(), pk=milestone_id,
                               name="report", actor=actor, guard=guard, apply=apply, after=after)
@@ -1369,8 +1378,9 @@ def conclude_milestone(*, actor: User, milestone_id: int, passed: bool, conclusi
 
 
 def stop_project(*, actor: User, project_id: int, milestone_id: int, reason: str, now=None) -> Project:
-    """赛马制淘汰: at a concluded milestone check, the bureau stops (终止) a team that fell behind; the others go on.
-    The last team running cannot be stopped this way (that is a termination of the whole challenge)."""
+    """终止 at a concluded milestone check. A team whose milestone failed is stopped, whether it races or not (a
+    failed milestone is otherwise a dead end: the next one cannot be reported). In 赛马制 the bureau may also stop a
+    team that passed but fell behind the others (淘汰); the last team running is never eliminated that way."""
     require_challenge_officer(actor)
     now = _now(now)
     with transaction.atomic():
@@ -1383,15 +1393,16 @@ def stop_project(*, actor: User, project_id: int, milestone_id: int, reason: str
                                                                    state=P.ESTABLISHED).order_by("id"))
 
         def guard(locked):
-            if not locked.challenge.is_race:
-                raise TransitionRefused(_("只有赛马制榜单可以在里程碑考核中淘汰团队。"))
-            if not any(p.pk != locked.pk for p in running):
-                raise TransitionRefused(_("这是最后一个在研团队，不能淘汰。"))
             if ChallengeAcceptance.objects.filter(project=locked).exists():
                 raise TransitionRefused(_("该团队已申请验收，不能淘汰；请按验收结论办理。"))
             at = ProjectMilestone.objects.filter(pk=milestone_id, project=locked).first()
             if at is None or at.state not in (M.PASSED, M.FAILED):
-                raise InvalidInput(_("请在该团队的某个里程碑考核结束后再决定是否淘汰。"))
+                raise InvalidInput(_("请在该团队的某个里程碑考核结束后再决定是否终止。"))
+            if at.state == M.PASSED:
+                if not locked.challenge.is_race:
+                    raise TransitionRefused(_("该里程碑已通过考核；只有赛马制榜单可以淘汰通过考核但落后的团队。"))
+                if not any(p.pk != locked.pk for p in running):
+                    raise TransitionRefused(_("这是最后一个在研团队，不能淘汰。"))
 
         def apply(locked):
             locked.ended_at, locked.end_reason = now, reason.strip()
@@ -1443,10 +1454,12 @@ def apply_acceptance(*, actor: User, project_id: int, report: str, results: dict
         acc = ChallengeAcceptance.objects.create(project=project, report=report, results=rows, applied_by=actor,
                                                  applied_at=now)
         record_audit(actor=actor, verb="apply", target=acc, to_state=acc.state)
-        _notify(list(_officers()) + list(_org_users(project.challenge.organization_id)),
-                MessageKind.CHALLENGE_ACCEPTANCE, _("揭榜项目申请验收：%(p)s") % {"p": project.number},
-                _("项目《%(t)s》（%(org)s）申请验收，请发榜方逐项评价技术指标。")
-                % {"t": project.title, "org": project.organization.name},
+        title = _("揭榜项目申请验收：%(p)s") % {"p": project.number}
+        body = (_("项目《%(t)s》（%(org)s）申请验收，请发榜方逐项评价技术指标。")
+                % {"t": project.title, "org": project.organization.name})
+        _notify(_officers(), MessageKind.CHALLENGE_ACCEPTANCE, title, body, _office_project_link(project), acc,
+                f"acceptance:{acc.pk}:applied")
+        _notify(_org_users(project.challenge.organization_id), MessageKind.CHALLENGE_ACCEPTANCE, title, body,
                 _project_link(project), acc, f"acceptance:{acc.pk}:applied")
     return acc
 

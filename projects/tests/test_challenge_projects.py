@@ -137,9 +137,10 @@ def test_stopping_needs_a_concluded_milestone_check(officer):
     assert Project.objects.get(pk=a.pk).state == "established"
 
 
-def test_a_project_of_a_single_winner_challenge_cannot_be_stopped(officer):
+def test_a_single_winner_that_passed_its_milestone_cannot_be_eliminated(officer):
     _challenge, (project,) = awarded(officer, n=1)
-    m1 = fail_first_milestone(project, officer)
+    m1 = project.milestones.get(position=1)
+    pass_milestone(m1, officer)
     with pytest.raises(TransitionRefused) as exc:
         jb.stop_project(actor=officer, project_id=project.pk, milestone_id=m1.pk, reason="淘汰")
     assert "赛马制" in exc.value.message
@@ -147,11 +148,24 @@ def test_a_project_of_a_single_winner_challenge_cannot_be_stopped(officer):
     assert project.milestones.get(position=2).state == "pending"
 
 
-def test_a_race_with_one_winner_chosen_cannot_stop_its_only_team(officer):
-    _challenge, (project,) = awarded(officer, n=1, max_winners=3)
+def test_a_single_winner_that_failed_its_milestone_is_stopped_not_left_hanging(officer):
+    # a failed milestone is final and the next one cannot be reported: the only way on is 终止
+    _challenge, (project,) = awarded(officer, n=1)
     m1 = fail_first_milestone(project, officer)
     with pytest.raises(TransitionRefused):
+        jb.report_milestone(actor=team(project), milestone_id=project.milestones.get(position=2).pk, report="继续")
+    stopped = jb.stop_project(actor=officer, project_id=project.pk, milestone_id=m1.pk, reason="第一阶段考核未通过")
+    assert stopped.state == "terminated"
+    assert project.milestones.get(position=2).state == "cancelled"
+
+
+def test_the_last_team_of_a_race_is_not_eliminated_after_passing(officer):
+    _challenge, (project,) = awarded(officer, n=1, max_winners=3)
+    m1 = project.milestones.get(position=1)
+    pass_milestone(m1, officer)
+    with pytest.raises(TransitionRefused) as exc:
         jb.stop_project(actor=officer, project_id=project.pk, milestone_id=m1.pk, reason="淘汰")
+    assert "最后一个在研团队" in exc.value.message
     assert Project.objects.get(pk=project.pk).state == "established"
 
 
