@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -63,7 +63,11 @@ def public_challenges(*, field: str = "", state: str = "", q: str = "") -> Query
         qs = qs.filter(state=state)
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(keywords__icontains=q) | Q(number__icontains=q))
-    return qs.order_by("-published_at", "-id")
+    # challenges still open for bids first, soonest deadline first; then the others, newest first
+    still_open = Case(When(state=CH.PUBLISHED, then=Value(0)), default=Value(1), output_field=IntegerField())
+    deadline = Case(When(state=CH.PUBLISHED, then=F("bid_deadline")), default=None)
+    return qs.annotate(kj_open=still_open, kj_deadline=deadline).order_by(
+        "kj_open", F("kj_deadline").asc(nulls_last=True), "-published_at", "-id")
 
 
 def public_challenge(pk) -> Challenge:

@@ -2,11 +2,13 @@
 sees the bids only from review on; the public never sees bids or unanswered questions; projects are seen by the
 team, the poster and the bureau."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from projects.challenges import selectors as sel
@@ -209,3 +211,13 @@ def test_projects_are_seen_by_the_team_the_poster_and_the_bureau(challenge, two_
         with pytest.raises(Http404):
             sel.challenge_milestone_for(user, project.milestones.first().pk)
     assert Challenge.objects.get(pk=challenge.pk).state == "awarded"
+
+
+def test_the_public_list_shows_open_challenges_first_soonest_deadline_first(db):
+    now = timezone.now()
+    awarded = publish(ChallengeFactory(), deadline=now + datetime.timedelta(days=1))
+    awarded.state = "awarded"
+    awarded.save(update_fields=["state"])
+    later = publish(ChallengeFactory(), deadline=now + datetime.timedelta(days=40))
+    sooner = publish(ChallengeFactory(), deadline=now + datetime.timedelta(days=5))
+    assert [c.pk for c in sel.public_challenges()] == [sooner.pk, later.pk, awarded.pk]
