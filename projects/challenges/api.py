@@ -75,6 +75,7 @@ NEED_ERRORS = _errors(_("需求不存在或不是本单位发布的"))
 BID_ERRORS = _errors(_("揭榜方案不存在或不是本单位的"))
 OFFICE_ERRORS = _errors(_("需求不存在、尚未提交，或无权查看"))
 PROJECT_ERRORS = _errors(_("项目不存在或无权查看"))
+NEED_QUESTION_ERRORS = _errors(_("需求或问题不存在，或不是本单位发布的"))
 
 
 def _paged(serializer_class, name: str):
@@ -166,6 +167,18 @@ class PublicQuestionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class QuestionSerializer(serializers.ModelSerializer):
+    """A 答疑 as the poster or the asking organisation sees it: every state, without who asked."""
+
+    state = _enum_field("QuestionState", ChallengeQuestion.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = ChallengeQuestion
+        fields = ["id", "question", "state", "state_display", "answer", "asked_at", "answered_at"]
+        read_only_fields = fields
+
+
 class ChallengeListSerializer(serializers.ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True, help_text=_("发榜单位"))
     program_name = serializers.CharField(source="program.name", read_only=True, default=None, allow_null=True,
@@ -207,6 +220,10 @@ class ChallengeDetailSerializer(ChallengeListSerializer):
         return PublicQuestionSerializer(selectors.public_questions(obj), many=True).data
 
 
+class AskSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=2000, allow_blank=True, help_text=_("问题（不超过2000字）"))
+
+
 @extend_schema_view(
     list=extend_schema(summary=_("揭榜挂帅榜单"), description=_("公开：揭榜中及之后的榜单（不含需求草稿和论证中的需求）。")),
     retrieve=extend_schema(summary=_("榜单详情"), description=_("含技术指标和已公开的答疑（不含提问单位）。"),
@@ -230,6 +247,33 @@ class ChallengeViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         return selectors.public_challenge(_pk(self))
+
+    @extend_schema(summary=_("提问（答疑）"),
+                   description=_("揭榜期内，单位用户对其他单位的榜单提问；返回本单位看到的问题。答复后公开显示在榜单上，"
+                                 "不显示提问单位。发榜单位不能对自己的榜单提问（403），揭榜期外返回 409。"),
+                   request=AskSerializer, responses={201: QuestionSerializer, **PUBLIC_ERRORS})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def ask(self, request, pk=None):
+        challenge = self.get_object()
+        serializer = AskSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        question = services.ask_question(actor=request.user, challenge_id=challenge.pk,
+                                         question=serializer.validated_data["question"])
+        return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary=_("本单位的提问"),
+                   description=_("本单位对该榜单提出的全部问题（含待答复和不予公开的）；非单位用户为空列表。"),
+                   filters=False,
+                   responses={200: _paged(QuestionSerializer, "PaginatedMyQuestionList"), 404: PUBLIC_ERRORS[404]})
+    @action(detail=True, methods=["get"], url_path="my-questions", permission_classes=[IsAuthenticated],
+            filter_backends=[])
+    def my_questions(self, request, pk=None):
+        challenge = self.get_object()
+        user = request.user
+        rows = (selectors.questions_for(user, challenge).filter(organization_id=user.organization_id)
+                if selectors.is_org_user(user) else ChallengeQuestion.objects.none())
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(QuestionSerializer(page, many=True).data)
 
 
 # ---- shared: bids -------------------------------------------------------------------------------------------
@@ -338,18 +382,6 @@ class BidDetailSerializer(BidListSerializer):
 # ---- shared: questions --------------------------------------------------------------------------------------
 
 
-class QuestionSerializer(serializers.ModelSerializer):
-    """A 答疑 as the poster sees it: every state, without who asked."""
-
-    state = _enum_field("QuestionState", ChallengeQuestion.State)
-    state_display = serializers.CharField(source="get_state_display", read_only=True)
-
-    class Meta:
-        model = ChallengeQuestion
-        fields = ["id", "question", "state", "state_display", "answer", "asked_at", "answered_at"]
-        read_only_fields = fields
-
-
 class OfficeQuestionSerializer(QuestionSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True, default=None,
                                               allow_null=True, help_text=_("提问单位"))
@@ -360,6 +392,10 @@ class OfficeQuestionSerializer(QuestionSerializer):
     class Meta(QuestionSerializer.Meta):
         fields = [*QuestionSerializer.Meta.fields, "organization_name", "asked_by", "answered_by"]
         read_only_fields = fields
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=5000, allow_blank=True, help_text=_("答复（公开）"))
 
 
 # ---- the poster's needs ------------------------------------------------------------------------------------
@@ -573,6 +609,26 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def bids(self, request, pk=None):
         need = self.get_object()
         return self._page(selectors.bids_for_poster(request.user, need), BidDetailSerializer)
+
+    @extend_schema(summary=_("发榜单位答复问题"),
+                   description=_("答复本单位榜单上的问题；答复公开显示在榜单上（不含提问单位）。"
+                                 "其他榜单的问题返回 404。"),
+                   request=AnswerSerializer, responses={200: QuestionSerializer, **NEED_QUESTION_ERRORS})
+    @action(detail=True, methods=["post"], url_path=r"questions/(?P<question_id>[0-9]+)/answer")
+    def answer_question(self, request, pk=None, question_id=None):
+        need = self.get_object()
+        try:
+            qid = int(question_id)
+        except (TypeError, ValueError):
+            raise Http404 from None
+        if not 1 <= qid <= MAX_ID:
+            raise Http404
+        question = selectors.question_for_poster(request.user, qid)
+        if question.challenge_id != need.pk:
+            raise Http404
+        data = self._input(AnswerSerializer)
+        question = services.answer_question(actor=request.user, question_id=question.pk, answer=data["answer"])
+        return Response(QuestionSerializer(question).data)
 
 
 # ---- the bidder's plans -------------------------------------------------------------------------------------
@@ -809,10 +865,6 @@ class DefenceScoresSerializer(serializers.Serializer):
             if not str(key).isdigit() or not 1 <= int(key) <= MAX_ID:
                 raise serializers.ValidationError(_("方案 ID 无效：%(k)s") % {"k": key})
         return value
-
-
-class AnswerSerializer(serializers.Serializer):
-    answer = serializers.CharField(max_length=5000, allow_blank=True, help_text=_("答复（公开）"))
 
 
 def _office_action(summary, description, request=None):
