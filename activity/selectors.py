@@ -36,9 +36,10 @@ def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
         return qs.none()
     if user.is_superuser:
         return qs
+    types = ContentType.objects.get_for_models(*_visibility)  # one query for every registered model, cold or not
     for model, visible_to in _visibility.items():
         visible_ids = visible_to(user).annotate(kj_pk=Cast("pk", CharField())).values("kj_pk")
-        qs = qs.exclude(Q(target_type=ContentType.objects.get_for_model(model)) & ~Q(target_id__in=visible_ids))
+        qs = qs.exclude(Q(target_type=types[model]) & ~Q(target_id__in=visible_ids))
     return qs
 
 

@@ -109,8 +109,9 @@ class ReviewForm(PortalFormMixin, forms.Form):
     recommendation = forms.ChoiceField(label=_("总体意见"), required=False,
                                        choices=Review.Recommendation.choices, widget=forms.RadioSelect)
 
-    def __init__(self, *args, criteria=(), **kwargs):
+    def __init__(self, *args, criteria=(), kind: str = "application", **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["recommendation"].choices = Review.recommendation_choices(kind)
         self.criteria = list(criteria)
         for c in self.criteria:
             field = forms.CharField(

@@ -201,10 +201,12 @@ def submitted_reviews_for_expert(user) -> QuerySet[Assignment]:
 
 def review_of(assignment: Assignment) -> Review | None:
     try:
-        return Review.objects.prefetch_related(Prefetch("scores", queryset=Score.objects.select_related("criterion"))
-                                               ).get(assignment=assignment)
+        review = Review.objects.prefetch_related(Prefetch("scores", queryset=Score.objects.select_related("criterion"))
+                                                 ).get(assignment=assignment)
     except Review.DoesNotExist:
         return None
+    review.assignment = assignment  # the caller's, with its round: no query for recommendation_label
+    return review
 
 
 # ---- the bureau's view ---------------------------------------------------------------------------------

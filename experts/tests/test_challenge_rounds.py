@@ -259,3 +259,13 @@ def test_a_closed_bid_round_writes_the_review_score_and_has_no_funding_list(clie
     assert reverse("experts:funding_list", args=[rnd.pk]) not in html
     r = client.get(reverse("experts:funding_list", args=[rnd.pk]))
     assert r.status_code == 302 and r["Location"] == reverse("experts:round_detail", args=[rnd.pk])
+
+
+def test_the_expert_recommends_in_the_words_of_a_bid_round():
+    from experts.forms_expert import ReviewForm
+    from experts.models import Review
+
+    labels = dict(ReviewForm(kind="bid").fields["recommendation"].choices)
+    assert labels == {"fund": "建议入选", "revise": "可考虑入选", "reject": "不建议入选"}
+    assert dict(ReviewForm().fields["recommendation"].choices)["fund"] == "同意立项"
+    assert dict(Review.recommendation_choices("milestone"))["reject"] == "不同意通过"

@@ -310,7 +310,7 @@ def review(request, pk):
         if not editable:
             messages.error(request, _("该评审任务当前状态为“%(state)s”，不能修改评分。") % {"state": a.get_state_display()})
             return redirect("experts:review", pk=a.pk)
-        form = ReviewForm(request.POST, criteria=criteria)
+        form = ReviewForm(request.POST, criteria=criteria, kind=rnd.kind)
         if form.is_valid():
             args = form.service_args()
             try:
@@ -327,7 +327,7 @@ def review(request, pk):
                     messages.success(request, _("草稿已保存。提交前可继续修改。"))
                 return redirect("experts:review", pk=a.pk)
     else:
-        form = ReviewForm(initial=ReviewForm.initial_for(existing), criteria=criteria)
+        form = ReviewForm(initial=ReviewForm.initial_for(existing), criteria=criteria, kind=rnd.kind)
     scores = {s.criterion_id: s.score for s in existing.scores.all()} if existing else {}
     context = {
         "a": a,
