@@ -463,19 +463,6 @@ class Review(models.Model):
         "milestone": {"fund": _("同意通过"), "revise": _("整改后通过"), "reject": _("不同意通过")},
     }
 
-    @classmethod
-    def recommendation_choices(cls, kind: str) -> list[tuple[str, str]]:
-        labels = cls.KIND_LABELS.get(kind, {})
-        return [(value, labels.get(value, label)) for value, label in cls.Recommendation.choices]
-
-    @property
-    def recommendation_label(self) -> str:
-        """The recommendation in the words of its round's kind (needs ``assignment__round`` loaded)."""
-        if not self.recommendation:
-            return ""
-        return dict(self.recommendation_choices(self.assignment.round.kind)).get(
-            self.recommendation, self.get_recommendation_display())
-
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="review")
     total = models.DecimalField(_("总分"), max_digits=5, decimal_places=1, default=Decimal("0"))
     comment = models.TextField(_("评审意见"), blank=True)
@@ -496,6 +483,19 @@ class Review(models.Model):
 
     def __str__(self):
         return str(self.assignment)
+
+    @classmethod
+    def recommendation_choices(cls, kind: str) -> list[tuple[str, str]]:
+        labels = cls.KIND_LABELS.get(kind, {})
+        return [(value, labels.get(value, label)) for value, label in cls.Recommendation.choices]
+
+    @property
+    def recommendation_label(self) -> str:
+        """The recommendation in the words of its round's kind (needs ``assignment__round`` loaded)."""
+        if not self.recommendation:
+            return ""
+        return dict(self.recommendation_choices(self.assignment.round.kind)).get(
+            self.recommendation, self.get_recommendation_display())
 
 
 class Score(models.Model):
