@@ -80,6 +80,23 @@ def reason_action(modeladmin, request, queryset, *, action: str, title: str, int
     return TemplateResponse(request, "accounts/admin/reason_action.html", context)
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that shows related records and never adds, changes or deletes them."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ServiceErrorFormMixin:
     """A DomainError raised by a service while the admin saves (``save_model``, ``save_formset``) is
     shown on the form, with the officer's input kept and nothing saved: never a 403 or a 500.

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import AuditHistoryMixin, ServiceErrorFormMixin, run_per_row
+from accounts.admin import AuditHistoryMixin, ReadOnlyInline, ServiceErrorFormMixin, run_per_row
 from accounts.exceptions import DomainError
 from accounts.fields import fmt_yuan
 from accounts.validators import mask_id_number
@@ -60,21 +60,6 @@ def _badge(value, label):
 def _bureau_only(request, queryset):
     """What the bureau sees (officers, supervisors, superusers); nothing for anyone else."""
     return queryset if selectors.is_bureau(request.user) else queryset.none()
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RecordAdmin(admin.ModelAdmin):

@@ -24,7 +24,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import ServiceErrorFormMixin
+from accounts.admin import ReadOnlyInline, ServiceErrorFormMixin
 from accounts.exceptions import DomainError, InvalidInput
 from accounts.fields import fmt_yuan
 from accounts.models import Organization
@@ -328,21 +328,6 @@ class CallAdmin(ServiceErrorFormMixin, admin.ModelAdmin):
 
 
 # ---- applications -----------------------------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TeamMemberInline(ReadOnlyInline):

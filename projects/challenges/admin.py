@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.admin import ReadOnlyInline
 from accounts.exceptions import DomainError
 from accounts.fields import fmt_yuan
 from activity.admin import register_workflow
@@ -66,21 +67,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     """Shown, never written here: the services write these rows."""
 
     def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
