@@ -24,7 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.network import client_ip
-from projects.api import ErrorSerializer, money_field
+from projects.api import enum_field, error_responses, money_field, paged_schema
 from projects.filters import MAX_ID, IdFilter, YearFilter
 
 from . import selectors
@@ -34,46 +34,16 @@ from .services import assign, reviews
 AS = Assignment.State
 
 
-def _enum_field(component_name: str, enum, **kwargs):
-    """A read-only code, documented as its own enum component (several models have a "state")."""
-    schema = {
-        "type": "string",
-        "enum": list(enum.values),
-        "description": "；".join(f"{value} {label}" for value, label in enum.choices),
-    }
-    field_class = extend_schema_field(schema, component_name=component_name)(
-        type(component_name + "Field", (serializers.ChoiceField,), {})
-    )
-    return field_class(choices=enum.choices, read_only=True, **kwargs)
 
 
-def _errors(not_found):
-    return {
-        400: OpenApiResponse(ErrorSerializer, description=_("输入不符合要求，逐条列出原因")),
-        403: OpenApiResponse(ErrorSerializer, description=_("无权执行该操作")),
-        404: OpenApiResponse(description=not_found),
-        409: OpenApiResponse(ErrorSerializer, description=_("当前状态不允许该操作")),
-    }
 
 
-INVITATION_ERRORS = _errors(_("评审邀请不存在或不是本人的"))
-REVIEW_ERRORS = _errors(_("评审任务不存在、不是本人的，或尚未接受邀请"))
-ROUND_ERRORS = _errors(_("评审轮次不存在或无权查看"))
+INVITATION_ERRORS = error_responses(_("评审邀请不存在或不是本人的"))
+REVIEW_ERRORS = error_responses(_("评审任务不存在、不是本人的，或尚未接受邀请"))
+ROUND_ERRORS = error_responses(_("评审轮次不存在或无权查看"))
 PAGE_PARAMETER = OpenApiParameter("page", int, description=_("页码"))
 
 
-def _paged(serializer_class, name: str):
-    """The schema of a page of ``serializer_class`` rows (the detail actions that return a paginated list)."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer_class(many=True),
-        },
-    )
 
 
 def _organization_unless_blind(assignment: Assignment) -> str | None:
@@ -89,7 +59,7 @@ class CommitmentItemSerializer(serializers.Serializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    state = _enum_field("AssignmentState", AS)
+    state = enum_field("AssignmentState", AS)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     round_id = serializers.IntegerField(source="round.pk", read_only=True)
     round_name = serializers.CharField(source="round.name", read_only=True, help_text=_("评审轮次"))
@@ -249,7 +219,7 @@ class CriterionSerializer(serializers.ModelSerializer):
 
 class OwnReviewSerializer(serializers.ModelSerializer):
     total = serializers.DecimalField(max_digits=5, decimal_places=1, read_only=True, help_text=_("总分"))
-    recommendation = _enum_field("Recommendation", Review.Recommendation, allow_blank=True)
+    recommendation = enum_field("Recommendation", Review.Recommendation, allow_blank=True)
     recommendation_display = serializers.CharField(source="get_recommendation_display", read_only=True)
     scores = serializers.SerializerMethodField(help_text=_("评分指标 ID → 得分（一位小数的字符串）"))
 
@@ -351,7 +321,7 @@ class ReviewTaskViewSet(mixins.RetrieveModelMixin, ExpertScopedViewSet):
 
 
 class RoundSerializer(serializers.ModelSerializer):
-    state = _enum_field("ReviewRoundState", ReviewRound.State)
+    state = enum_field("ReviewRoundState", ReviewRound.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     aggregation_display = serializers.CharField(source="get_aggregation_display", read_only=True)
     call_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -502,7 +472,7 @@ class ReviewRoundViewSet(viewsets.ReadOnlyModelViewSet):
         description=_("每个评审对象各状态的邀请数、已提交数和尚缺专家数（分页）。"),
         filters=False,
         parameters=[PAGE_PARAMETER],
-        responses={200: _paged(ProgressRowSerializer, "PaginatedProgressRowList"), 404: ROUND_ERRORS[404]},
+        responses={200: paged_schema(ProgressRowSerializer, "PaginatedProgressRowList"), 404: ROUND_ERRORS[404]},
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def progress(self, request, pk=None):
@@ -513,7 +483,7 @@ class ReviewRoundViewSet(viewsets.ReadOnlyModelViewSet):
         description=_("按得分排名，含离散度、评审意见是否不足3份、累计申请财政资金与指南预算（分页）。"),
         filters=False,
         parameters=[PAGE_PARAMETER],
-        responses={200: _paged(RankingRowSerializer, "PaginatedRankingRowList"), 404: ROUND_ERRORS[404]},
+        responses={200: paged_schema(RankingRowSerializer, "PaginatedRankingRowList"), 404: ROUND_ERRORS[404]},
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def ranking(self, request, pk=None):
@@ -543,7 +513,7 @@ class ReviewRoundViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ExpertSerializer(serializers.ModelSerializer):
-    status = _enum_field("ExpertStatus", Expert.Status)
+    status = enum_field("ExpertStatus", Expert.Status)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     title_level_display = serializers.CharField(source="get_title_level_display", read_only=True)
     id_number = serializers.CharField(source="masked_id_number", read_only=True, help_text=_("证件号码（脱敏）"))

@@ -44,17 +44,33 @@ def money_field(**kwargs) -> serializers.DecimalField:
 MONEY_SCHEMA = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=True, read_only=True)
 
 
-def _state_field(component_name: str, enum):
-    """A read-only state code, documented as its own enum component (Call and Application both have "state")."""
-    schema = {
-        "type": "string",
-        "enum": list(enum.values),
-        "description": "；".join(f"{value} {label}" for value, label in enum.choices),
-    }
-    field_class = extend_schema_field(schema, component_name=component_name)(
-        type(component_name + "Field", (serializers.ChoiceField,), {})
-    )
-    return field_class(choices=enum.choices, read_only=True)
+_ENUM_FIELDS: dict[str, type] = {}
+
+
+def enum_field(component_name: str, enum, **kwargs):
+    """A read-only code, documented as its own enum component (several models have a "state"); one field class
+    per component, however many serializers use it. Shared by every app's API."""
+    field_class = _ENUM_FIELDS.get(component_name)
+    if field_class is None:
+        schema = {
+            "type": "string",
+            "enum": list(enum.values),
+            "description": "；".join(f"{value} {label}" for value, label in enum.choices),
+        }
+        field_class = _ENUM_FIELDS[component_name] = extend_schema_field(schema, component_name=component_name)(
+            type(component_name + "Field", (serializers.ChoiceField,), {})
+        )
+    return field_class(choices=enum.choices, read_only=True, **kwargs)
+
+
+def paged_schema(serializer_class, name: str):
+    """The schema of a page of ``serializer_class`` rows (the detail actions that return a paginated list)."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    })
 
 
 def _belongs_to_owner(serializer, organization_id) -> bool:
@@ -91,6 +107,16 @@ ERROR_RESPONSES = {
 }
 
 
+def error_responses(not_found) -> dict:
+    """The documented refusals of an endpoint: 400/403/409 with their reasons, 404 in the endpoint's words."""
+    return {
+        400: OpenApiResponse(ErrorSerializer, description=_("输入不符合要求，逐条列出原因")),
+        403: OpenApiResponse(ErrorSerializer, description=_("无权执行该操作")),
+        404: OpenApiResponse(description=not_found),
+        409: OpenApiResponse(ErrorSerializer, description=_("当前状态不允许该操作")),
+    }
+
+
 # ---- calls --------------------------------------------------------------------------------------
 
 
@@ -118,7 +144,7 @@ class CallDocumentSerializer(serializers.ModelSerializer):
 
 class CallSerializer(serializers.ModelSerializer):
     program = ProgramBriefSerializer(read_only=True)
-    state = _state_field("CallState", Call.State)
+    state = enum_field("CallState", Call.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     is_open = serializers.SerializerMethodField(help_text=_("当前是否在申报期内（以服务器时间为准）"))
     total_budget = money_field(help_text=_("财政资金总额（元）"))
@@ -209,7 +235,7 @@ class OrganizationBriefSerializer(serializers.ModelSerializer):
 
 
 class ApplicationListSerializer(serializers.ModelSerializer):
-    state = _state_field("ApplicationState", Application.State)
+    state = enum_field("ApplicationState", Application.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     call = CallBriefSerializer(read_only=True)
     organization = OrganizationBriefSerializer(read_only=True)

@@ -13,14 +13,21 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from projects.api import ErrorSerializer, OrganizationBriefSerializer, ReasonSerializer, money_field
+from projects.api import (
+    OrganizationBriefSerializer,
+    ReasonSerializer,
+    enum_field,
+    error_responses,
+    money_field,
+    paged_schema,
+)
 from projects.filters import MAX_ID
 
 from ..models import Project
@@ -42,49 +49,19 @@ from .models import (
 CH = Challenge.State
 
 
-_ENUM_FIELDS: dict[str, type] = {}
 
 
-def _enum_field(component_name: str, enum, **kwargs):
-    """A read-only code, documented as its own enum component (several models have a "state"); one field class
-    per component, however many serializers use it."""
-    field_class = _ENUM_FIELDS.get(component_name)
-    if field_class is None:
-        schema = {
-            "type": "string",
-            "enum": list(enum.values),
-            "description": "；".join(f"{value} {label}" for value, label in enum.choices),
-        }
-        field_class = _ENUM_FIELDS[component_name] = extend_schema_field(schema, component_name=component_name)(
-            type(component_name + "Field", (serializers.ChoiceField,), {})
-        )
-    return field_class(choices=enum.choices, read_only=True, **kwargs)
 
 
-def _errors(not_found):
-    return {
-        400: OpenApiResponse(ErrorSerializer, description=_("输入不符合要求，逐条列出原因")),
-        403: OpenApiResponse(ErrorSerializer, description=_("无权执行该操作")),
-        404: OpenApiResponse(description=not_found),
-        409: OpenApiResponse(ErrorSerializer, description=_("当前状态不允许该操作")),
-    }
+
+PUBLIC_ERRORS = error_responses(_("榜单不存在或尚未发布"))
+NEED_ERRORS = error_responses(_("需求不存在或不是本单位发布的"))
+BID_ERRORS = error_responses(_("揭榜方案不存在或不是本单位的"))
+OFFICE_ERRORS = error_responses(_("需求不存在、尚未提交，或无权查看"))
+PROJECT_ERRORS = error_responses(_("项目不存在或无权查看"))
+NEED_QUESTION_ERRORS = error_responses(_("需求或问题不存在，或不是本单位发布的"))
 
 
-PUBLIC_ERRORS = _errors(_("榜单不存在或尚未发布"))
-NEED_ERRORS = _errors(_("需求不存在或不是本单位发布的"))
-BID_ERRORS = _errors(_("揭榜方案不存在或不是本单位的"))
-OFFICE_ERRORS = _errors(_("需求不存在、尚未提交，或无权查看"))
-PROJECT_ERRORS = _errors(_("项目不存在或无权查看"))
-NEED_QUESTION_ERRORS = _errors(_("需求或问题不存在，或不是本单位发布的"))
-
-
-def _paged(serializer_class, name: str):
-    return type(name, (serializers.Serializer,), {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": serializer_class(many=True),
-    })
 
 
 def _user(serializer):
@@ -170,7 +147,7 @@ class PublicQuestionSerializer(serializers.ModelSerializer):
 class QuestionSerializer(serializers.ModelSerializer):
     """A 答疑 as the poster or the asking organisation sees it: every state, without who asked."""
 
-    state = _enum_field("QuestionState", ChallengeQuestion.State)
+    state = enum_field("QuestionState", ChallengeQuestion.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
 
     class Meta:
@@ -183,9 +160,9 @@ class ChallengeListSerializer(serializers.ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True, help_text=_("发榜单位"))
     program_name = serializers.CharField(source="program.name", read_only=True, default=None, allow_null=True,
                                          help_text=_("计划类别"))
-    field = _enum_field("ChallengeFieldCode", ChallengeField)
+    field = enum_field("ChallengeFieldCode", ChallengeField)
     field_display = serializers.CharField(source="get_field_display", read_only=True)
-    state = _enum_field("ChallengeState", CH)
+    state = enum_field("ChallengeState", CH)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     enterprise_funding = money_field(help_text=_("企业出资（元）"))
     subsidy_requested = money_field(help_text=_("申请政府补助（元）"))
@@ -264,7 +241,7 @@ class ChallengeViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(summary=_("本单位的提问"),
                    description=_("本单位对该榜单提出的全部问题（含待答复和不予公开的）；非单位用户为空列表。"),
                    filters=False,
-                   responses={200: _paged(QuestionSerializer, "PaginatedMyQuestionList"), 404: PUBLIC_ERRORS[404]})
+                   responses={200: paged_schema(QuestionSerializer, "PaginatedMyQuestionList"), 404: PUBLIC_ERRORS[404]})
     @action(detail=True, methods=["get"], url_path="my-questions", permission_classes=[IsAuthenticated],
             filter_backends=[])
     def my_questions(self, request, pk=None):
@@ -281,7 +258,7 @@ class ChallengeViewSet(viewsets.ReadOnlyModelViewSet):
 
 class ChallengeBriefSerializer(serializers.ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True, help_text=_("发榜单位"))
-    state = _enum_field("ChallengeState", CH)
+    state = enum_field("ChallengeState", CH)
     bounty = money_field(help_text=_("悬赏金额（元）"))
 
     class Meta:
@@ -291,7 +268,7 @@ class ChallengeBriefSerializer(serializers.ModelSerializer):
 
 
 class BidPartnerSerializer(serializers.ModelSerializer):
-    kind = _enum_field("OrganizationKindCode", Organization.Kind)
+    kind = enum_field("OrganizationKindCode", Organization.Kind)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
@@ -322,7 +299,7 @@ class BidMilestoneSerializer(serializers.ModelSerializer):
 
 
 class BidListSerializer(serializers.ModelSerializer):
-    state = _enum_field("BidState", Bid.State)
+    state = enum_field("BidState", Bid.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     challenge = ChallengeBriefSerializer(read_only=True)
     organization = OrganizationBriefSerializer(read_only=True)
@@ -604,7 +581,7 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(summary=_("待确认的揭榜方案"),
                    description=_("评审开始后，本轮评审中的方案（按综合得分排序）；此前为空列表。证件号码已脱敏。"),
                    filters=False,
-                   responses={200: _paged(BidDetailSerializer, "PaginatedPosterBidList"), 404: NEED_ERRORS[404]})
+                   responses={200: paged_schema(BidDetailSerializer, "PaginatedPosterBidList"), 404: NEED_ERRORS[404]})
     @action(detail=True, methods=["get"], filter_backends=[])
     def bids(self, request, pk=None):
         need = self.get_object()
@@ -1002,7 +979,7 @@ class OfficeChallengeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return self._respond(challenge.pk)
 
     @extend_schema(summary=_("揭榜方案"), description=_("已提交的各轮方案（不含草稿），证件号码已脱敏。"), filters=False,
-                   responses={200: _paged(BidDetailSerializer, "PaginatedOfficeBidList"), 404: OFFICE_ERRORS[404]})
+                   responses={200: paged_schema(BidDetailSerializer, "PaginatedOfficeBidList"), 404: OFFICE_ERRORS[404]})
     @action(detail=True, methods=["get"], filter_backends=[])
     def bids(self, request, pk=None):
         challenge = self.get_object()
@@ -1032,9 +1009,9 @@ class OfficeChallengeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
 
 
 class ProjectMilestoneSerializer(serializers.ModelSerializer):
-    state = _enum_field("ProjectMilestoneState", ProjectMilestone.State)
+    state = enum_field("ProjectMilestoneState", ProjectMilestone.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
-    poster_verdict = _enum_field("MilestoneVerdictCode", ProjectMilestone.Verdict, allow_blank=True,
+    poster_verdict = enum_field("MilestoneVerdictCode", ProjectMilestone.Verdict, allow_blank=True,
                                  help_text=_("发榜方意见；尚未评价为空"))
     poster_verdict_display = serializers.CharField(source="get_poster_verdict_display", read_only=True)
     amount = money_field(help_text=_("对应金额（元）"))
@@ -1059,7 +1036,7 @@ class AcceptanceResultSerializer(serializers.Serializer):
 
 
 class AcceptanceSerializer(serializers.ModelSerializer):
-    state = _enum_field("ChallengeAcceptanceState", ChallengeAcceptance.State)
+    state = enum_field("ChallengeAcceptanceState", ChallengeAcceptance.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     results = AcceptanceResultSerializer(many=True, read_only=True)
     targets_met = serializers.IntegerField(read_only=True, help_text=_("达到的指标数"))
@@ -1072,7 +1049,7 @@ class AcceptanceSerializer(serializers.ModelSerializer):
 
 
 class ChallengeProjectListSerializer(serializers.ModelSerializer):
-    state = _enum_field("ProjectState", Project.State)
+    state = enum_field("ProjectState", Project.State)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     organization = OrganizationBriefSerializer(read_only=True)
     challenge = ChallengeBriefSerializer(read_only=True)
