@@ -168,6 +168,17 @@ def _full_clean(instance, exclude=()) -> None:
         raise InvalidInput(messages) from None
 
 
+def _replace_children(owner, related_name: str, rows: list) -> None:
+    """A draft's child rows (targets, team, consortium, milestones) replaced as a whole by ``rows``."""
+    manager = getattr(owner, related_name)
+    manager.all().delete()
+    field = manager.field.name
+    for r in rows:
+        setattr(r, field, owner)
+    manager.model.objects.bulk_create(rows)
+    owner.save(update_fields=["updated_at"])
+
+
 def _officers():
     return users_with_role(Role.OFFICER).filter(is_active=True)
 
@@ -317,11 +328,7 @@ def set_challenge_targets(*, actor: User, challenge_id: int, targets: list[dict]
         raise InvalidInput(_("技术指标最多%(n)d项。") % {"n": MAX_TARGETS})
     with transaction.atomic():
         challenge = _lock_editable_challenge(actor, challenge_id)
-        challenge.targets.all().delete()
-        for r in rows:
-            r.challenge = challenge
-        ChallengeTarget.objects.bulk_create(rows)
-        challenge.save(update_fields=["updated_at"])
+        _replace_children(challenge, "targets", rows)
         record_audit(actor=actor, verb="set_challenge_targets", target=challenge,
                      data={"targets": [[r.name, r.target_value, r.unit] for r in rows]})
     return challenge
@@ -1072,11 +1079,7 @@ def set_bid_partners(*, actor: User, bid_id: int, partners: list[dict]) -> Bid:
         bid = _lock_editable_bid(actor, bid_id)
         if normalize_credit_code(bid.organization.credit_code) in codes:
             raise InvalidInput(_("牵头单位不必列为联合体成员。"))
-        bid.partners.all().delete()
-        for r in rows:
-            r.bid = bid
-        BidPartner.objects.bulk_create(rows)
-        bid.save(update_fields=["updated_at"])
+        _replace_children(bid, "partners", rows)
         record_audit(actor=actor, verb="set_partners", target=bid,
                      data={"partners": [[r.name, r.credit_code, r.role] for r in rows]})
     return bid
@@ -1098,11 +1101,7 @@ def set_bid_members(*, actor: User, bid_id: int, members: list[dict]) -> Bid:
         raise InvalidInput(_("团队成员最多%(n)d人。") % {"n": MAX_MEMBERS})
     with transaction.atomic():
         bid = _lock_editable_bid(actor, bid_id)
-        bid.members.all().delete()
-        for r in rows:
-            r.bid = bid
-        BidMember.objects.bulk_create(rows)
-        bid.save(update_fields=["updated_at"])
+        _replace_children(bid, "members", rows)
         record_audit(actor=actor, verb="set_members", target=bid, data={"members": [r.name for r in rows]})
     return bid
 
@@ -1138,11 +1137,7 @@ def set_bid_milestones(*, actor: User, bid_id: int, milestones: list[dict]) -> B
         raise InvalidInput(_("里程碑最多%(n)d个。") % {"n": MAX_MILESTONES})
     with transaction.atomic():
         bid = _lock_editable_bid(actor, bid_id)
-        bid.milestones.all().delete()
-        for r in rows:
-            r.bid = bid
-        BidMilestone.objects.bulk_create(rows)
-        bid.save(update_fields=["updated_at"])
+        _replace_children(bid, "milestones", rows)
         record_audit(actor=actor, verb="set_milestones", target=bid,
                      data={"milestones": [[r.title, r.due_date.isoformat(), str(r.amount)] for r in rows]})
     return bid
