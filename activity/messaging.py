@@ -40,3 +40,7 @@ class MessageKind(models.TextChoices):
     MILESTONE_CONCLUDED = "milestone_concluded", _("里程碑考核结果")
     PROJECT_STOPPED = "project_stopped", _("项目终止")
     CHALLENGE_ACCEPTANCE = "challenge_acceptance", _("揭榜项目验收")
+    AGREEMENT_SIGNED = "agreement_signed", _("任务书已签订")
+    TRANCHE_DUE = "tranche_due", _("拨款达到拨付条件")
+    DISBURSEMENT_RECORDED = "disbursement_recorded", _("拨付待审核")
+    DISBURSEMENT_DECIDED = "disbursement_decided", _("拨付审核结果")

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "activity",
     "projects",
     "experts",
+    "funding",
     "demo",
 ]
 

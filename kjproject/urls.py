@@ -17,6 +17,7 @@ urlpatterns = [
     path("office/jiebang/", include("projects.challenges.urls_office")),
     path("jiebang/", include("projects.challenges.urls_public")),
     path("review/", include("experts.urls")),
+    path("finance/", include("funding.urls")),
     path("gongshi/", include("experts.urls_public")),
     path("", include("projects.urls_public")),
 ]

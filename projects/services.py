@@ -39,7 +39,7 @@ from .models import (
     Project,
     TeamMember,
 )
-from .signals import application_transitioned, call_transitioned
+from .signals import application_transitioned, call_transitioned, project_established
 from .uploads import inspect_upload
 
 C = Call.State
@@ -1150,6 +1150,7 @@ def establish_project(
             established_by=actor if getattr(actor, "is_authenticated", False) else None,
             source=source[:200],
         )
+        project_established.send(sender=Project, project=created["project"], actor=actor)
         _notify_application(
             locked, "approve", _owner_recipients(locked), MessageKind.APPLICATION_APPROVED,
             _("已立项：%(t)s") % {"t": locked.title},

@@ -5,9 +5,17 @@ application_transitioned(sender=Application, application, name, from_state, to_s
     Receivers that do slow work must defer it with transaction.on_commit.
 call_transitioned(sender=Call, call, name, from_state, to_state, actor)
     Likewise for a call (published, closed).
+project_established(sender=Project, project, actor)
+    A Project was created (an approved application, or a winning 揭榜 bid), inside the transaction that created it.
+    funding drafts its 任务书.
+checkpoint_passed(sender=Project, project, checkpoint, actor)
+    A checkpoint of the project passed: ``milestone:N`` (a 揭榜 milestone), ``midterm``, or ``acceptance``; sent
+    inside the transaction that concluded it. funding makes the tranches waiting for it due.
 """
 
 from django.dispatch import Signal
 
 application_transitioned = Signal()
 call_transitioned = Signal()
+project_established = Signal()
+checkpoint_passed = Signal()

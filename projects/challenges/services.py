@@ -32,6 +32,7 @@ from activity.messaging import MessageKind
 from activity.services import notify
 
 from ..models import Program, Project
+from ..signals import checkpoint_passed, project_established
 from .models import (
     MAX_WINNERS,
     Bid,
@@ -833,6 +834,7 @@ def _establish_from_bid(challenge: Challenge, bid: Bid, *, actor, now, year: int
                          amount=m.amount)
         for i, m in enumerate(milestones)
     ])
+    project_established.send(sender=Project, project=project, actor=actor)
     record_audit(actor=actor, verb="establish", target=project, to_state=project.state,
                  data={"bid": bid.pk, "challenge": challenge.pk, "amount": str(bid.amount),
                        "fiscal": str(project.granted_amount)})
@@ -1360,6 +1362,9 @@ def conclude_milestone(*, actor: User, milestone_id: int, passed: bool, conclusi
             return ["conclusion", "concluded_by", "concluded_at"]
 
         def after(locked, from_state):
+            if locked.state == M.PASSED:
+                checkpoint_passed.send(sender=Project, project=project, checkpoint=f"milestone:{locked.position}",
+                                       actor=actor)
             _notify(_org_users(project.organization_id), MessageKind.MILESTONE_CONCLUDED,
                     _("里程碑考核结果：%(p)s") % {"p": project.number},
                     _("项目《%(t)s》第%(n)d个里程碑“%(m)s”考核%(r)s。%(c)s")
@@ -1510,6 +1515,8 @@ def conclude_acceptance(*, actor: User, project_id: int, passed: bool, conclusio
         project = run_transition(workflow=PROJECT_WORKFLOW, queryset=Project.objects.all(), pk=project_id,
                                  name="complete" if passed else "fail_acceptance", actor=actor, reason=conclusion,
                                  apply=end)
+        if passed:
+            checkpoint_passed.send(sender=Project, project=project, checkpoint="acceptance", actor=actor)
         _notify(_org_users(project.organization_id), MessageKind.CHALLENGE_ACCEPTANCE,
                 _("揭榜项目验收结果：%(p)s") % {"p": project.number},
                 _("项目《%(t)s》%(r)s。%(c)s") % {"t": project.title, "r": result.get_state_display(), "c": conclusion},

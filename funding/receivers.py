@@ -1,0 +1,18 @@
+"""funding reacts to what projects announces (projects never imports funding): a new project gets its draft
+任务书; a passed checkpoint makes the tranches waiting for it due."""
+
+from django.dispatch import receiver
+
+from projects.signals import checkpoint_passed, project_established
+
+from . import services
+
+
+@receiver(project_established, dispatch_uid="funding.draft_agreement")
+def draft_agreement_for_new_project(sender, project, actor=None, **kwargs):
+    services.draft_agreement(project_id=project.pk, actor=actor)
+
+
+@receiver(checkpoint_passed, dispatch_uid="funding.checkpoint_passed")
+def tranches_due_on_checkpoint(sender, project, checkpoint, actor=None, **kwargs):
+    services.checkpoint_passed(project_id=project.pk, checkpoint=checkpoint, actor=actor)
