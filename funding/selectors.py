@@ -1,0 +1,125 @@
+"""Reads of 任务书 and the money, scoped to the user.
+
+- Finance, officers, supervisors and superusers see every agreement and the whole ledger.
+- An organisation's users (applicant, org admin) see their own organisation's agreements (read-only but for the
+  admin's confirmation), never another's.
+- Experts and everybody else see none.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from accounts.roles import Role
+from projects.models import Project
+
+from .models import Disbursement, TaskAgreement, Tranche
+
+BUREAU_ROLES = (Role.FINANCE, Role.OFFICER, Role.SUPERVISOR)
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def sees_all(user) -> bool:
+    return _active(user) and (user.is_superuser or any(user.has_role(r) for r in BUREAU_ROLES))
+
+
+def is_finance(user) -> bool:
+    return _active(user) and user.has_role(Role.FINANCE)
+
+
+def agreements_visible_to(user) -> QuerySet[TaskAgreement]:
+    base = TaskAgreement.objects.select_related("project__organization", "project__call__program",
+                                                "project__challenge__program")
+    if sees_all(user):
+        return base
+    if _active(user) and user.organization_id and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN)):
+        return base.filter(project__organization_id=user.organization_id)
+    return base.none()
+
+
+def agreement_list(user, *, state: str = "", q: str = "") -> QuerySet[TaskAgreement]:
+    qs = agreements_visible_to(user)
+    if state:
+        qs = qs.filter(state=state)
+    if q:
+        qs = qs.filter(Q(number__icontains=q) | Q(project__title__icontains=q)
+                       | Q(project__organization__name__icontains=q))
+    return qs.order_by("-created_at", "-id")
+
+
+def agreement_for(user, pk) -> TaskAgreement:
+    """One agreement with its tranches and disbursements (a fixed number of queries), or 404."""
+    qs = agreements_visible_to(user).prefetch_related(
+        Prefetch("tranches", queryset=Tranche.objects.order_by("position")),
+        Prefetch("disbursements", queryset=Disbursement.objects.select_related(
+            "tranche", "recorded_by", "decided_by", "reverses").order_by("recorded_at", "id")),
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+def due_tranches(user) -> QuerySet[Tranche]:
+    """Tranches whose condition is met and that are not fully paid (finance's work list)."""
+    if not sees_all(user):
+        return Tranche.objects.none()
+    return (Tranche.objects.filter(state=Tranche.State.DUE, agreement__state=TaskAgreement.State.SIGNED)
+            .select_related("agreement__project__organization")
+            .annotate(pending=Sum("disbursements__amount",
+                                  filter=Q(disbursements__state=Disbursement.State.RECORDED,
+                                           disbursements__kind=Disbursement.Kind.PAYMENT)))
+            .order_by("due_at", "id"))
+
+
+def tranche_for_finance(user, pk) -> Tranche:
+    if not is_finance(user):
+        from django.http import Http404
+
+        raise Http404
+    return get_object_or_404(Tranche.objects.select_related("agreement__project__organization"), pk=pk)
+
+
+def approval_queue(user) -> QuerySet[Disbursement]:
+    """Disbursements recorded and waiting for a second finance user."""
+    if not sees_all(user):
+        return Disbursement.objects.none()
+    return (Disbursement.objects.filter(state=Disbursement.State.RECORDED)
+            .select_related("agreement__project__organization", "tranche", "recorded_by", "reverses")
+            .order_by("recorded_at", "id"))
+
+
+def disbursement_for_finance(user, pk) -> Disbursement:
+    if not is_finance(user):
+        from django.http import Http404
+
+        raise Http404
+    return get_object_or_404(Disbursement.objects.select_related("agreement__project", "tranche", "recorded_by"),
+                             pk=pk)
+
+
+def projects_without_agreement(user) -> QuerySet[Project]:
+    """Projects established before agreements existed (the officer drafts theirs)."""
+    if not sees_all(user):
+        return Project.objects.none()
+    return Project.objects.filter(agreement__isnull=True, state=Project.State.ESTABLISHED).select_related(
+        "organization").order_by("number")
+
+
+def ledger_totals(agreements: QuerySet[TaskAgreement]) -> dict[str, Decimal]:
+    """Planned (the fiscal amounts), committed (due or recorded, not yet paid), and paid, to the fen."""
+    agg = agreements.aggregate(planned=Sum("fiscal_amount"), paid=Sum("paid_total"), recorded=Sum("recorded_total"),
+                               n=Count("id"))
+    due = Tranche.objects.filter(agreement__in=agreements, state=Tranche.State.DUE).aggregate(
+        amount=Sum("amount"), paid=Sum("paid_amount"))
+    zero = Decimal("0.00")
+    return {
+        "count": agg["n"] or 0,
+        "planned": agg["planned"] or zero,
+        "paid": agg["paid"] or zero,
+        "recorded": agg["recorded"] or zero,
+        "due_unpaid": (due["amount"] or zero) - (due["paid"] or zero),
+    }
