@@ -28,7 +28,7 @@ from accounts.selectors import org_admins_of, users_with_role
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
-from projects.models import Project
+from projects.models import Project, ProjectMilestone
 from projects.services import budget_totals
 
 from .models import Condition, Disbursement, FundingScheme, TaskAgreement, Tranche
@@ -355,6 +355,7 @@ def confirm_agreement(*, actor: User, agreement_id: int, now=None) -> TaskAgreem
             if locked.state == AG.SIGNED:
                 _make_due(locked, actor, conditions=[Condition.SIGNING], now=now)
                 _make_due_dates(locked, actor, now=now)
+                _catch_up_checkpoints(locked, actor, now=now)
                 _notify([*org_admins_of(locked.project.organization_id), *_finance_users()],
                         MessageKind.AGREEMENT_SIGNED, _("任务书已签订：%(no)s") % {"no": locked.number},
                         _("项目《%(t)s》的任务书已签订，财政资金 %(f)s 元。")
@@ -400,10 +401,21 @@ def _make_due_dates(agreement, actor, *, now) -> list[Tranche]:
     return _make_due_rows(agreement, actor, list(qs.order_by("position")), now)
 
 
+def _catch_up_checkpoints(agreement, actor, *, now) -> None:
+    """At signing, the checkpoints the project already passed count: a 揭榜 milestone concluded before the agreement
+    was signed, or an acceptance already passed."""
+    project = agreement.project
+    for position in ProjectMilestone.objects.filter(project=project, state=ProjectMilestone.State.PASSED
+                                                    ).values_list("position", flat=True):
+        _make_due(agreement, actor, conditions=[Condition.CHECKPOINT], checkpoint=f"milestone:{position}", now=now)
+    if project.state == Project.State.COMPLETED:
+        _make_due(agreement, actor, conditions=[Condition.ACCEPTANCE], now=now)
+
+
 def checkpoint_passed(*, project_id: int, checkpoint: str, actor=None, now=None) -> list[Tranche]:
     """A checkpoint of the project passed (``midterm``, ``milestone:N``, or ``acceptance``): the signed
-    agreement's tranches waiting for it become due. Idempotent; nothing happens before signing (signing catches
-    up on checkpoints already passed is the officer's call: the tranche can be made due by hand later)."""
+    agreement's tranches waiting for it become due. Idempotent; before signing nothing happens here, and signing
+    catches up on the checkpoints already passed."""
     now = now or timezone.now()
     with transaction.atomic():
         agreement = TaskAgreement.objects.select_for_update(of=("self",)).select_related("project").filter(

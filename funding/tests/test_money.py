@@ -215,3 +215,36 @@ def test_split_amount_is_exact_to_the_fen():
     assert sum(fs.split_amount(Decimal("0.05"), [Decimal(60), Decimal(30), Decimal(10)])) == Decimal("0.05")
     assert fs.split_amount(Decimal("9999999999999.99"), [Decimal(1), Decimal(2)]) == [
         Decimal("3333333333333.33"), Decimal("6666666666666.66")]
+
+
+def test_a_challenge_project_is_paid_by_its_milestones_and_signing_catches_up(officer, clerk, approver):
+    from projects.challenges import services as jb
+    from projects.tests.challenge_factories import BidFactory, ChallengeFactory, publish
+
+    challenge = publish(ChallengeFactory(), max_winners=1)  # subsidy 1,000,000 of a 3,000,000 bounty
+    bid = BidFactory(challenge=challenge)  # 2,400,000 in two milestones of 1,200,000
+    jb.submit_bid(actor=bid.created_by, bid_id=bid.pk, accept_commitment=True)
+    challenge.bid_deadline = challenge.published_at
+    challenge.state = "reviewing"
+    challenge.save(update_fields=["bid_deadline", "state"])
+    from projects.models import Bid
+    Bid.objects.filter(pk=bid.pk).update(state="reviewing", review_score=Decimal("90"))
+    (project,) = jb.award_challenge(actor=challenge.created_by, challenge_id=challenge.pk, bid_ids=[bid.pk])
+    agreement = project.agreement
+    assert agreement.fiscal_amount == Decimal("800000.00")
+    assert [(t.checkpoint, t.amount) for t in agreement.tranches.all()] == [
+        ("milestone:1", Decimal("400000.00")), ("milestone:2", Decimal("400000.00"))]
+    # milestone 1 passes before the agreement is signed: signing makes its tranche due
+    m1 = project.milestones.get(position=1)
+    jb.report_milestone(actor=bid.created_by, milestone_id=m1.pk, report="台架完成")
+    jb.judge_milestone(actor=challenge.created_by, milestone_id=m1.pk, verdict="pass", opinion="同意")
+    jb.conclude_milestone(actor=officer, milestone_id=m1.pk, passed=True, conclusion="通过")
+    assert agreement.tranches.get(position=1).state == "planned"
+    signed(project, officer)
+    assert [t.state for t in agreement.tranches.all()] == ["due", "planned"]
+    # milestone 2 passing after signing makes the next tranche due at once
+    m2 = project.milestones.get(position=2)
+    jb.report_milestone(actor=bid.created_by, milestone_id=m2.pk, report="装车完成")
+    jb.judge_milestone(actor=challenge.created_by, milestone_id=m2.pk, verdict="pass", opinion="同意")
+    jb.conclude_milestone(actor=officer, milestone_id=m2.pk, passed=True, conclusion="通过")
+    assert [t.state for t in agreement.tranches.all()] == ["due", "due"]
