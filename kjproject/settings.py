@@ -239,6 +239,7 @@ CELERY_BEAT_SCHEDULE = {
     "close-due-calls": {"task": "projects.tasks.close_due_calls", "schedule": 60.0},
     "close-due-challenges": {"task": "projects.close_due_challenges", "schedule": 300.0},
     "expire-due-invitations": {"task": "experts.expire_due_invitations", "schedule": 300.0},
+    "make-dated-tranches-due": {"task": "funding.make_dated_tranches_due", "schedule": 3600.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
