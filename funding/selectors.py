@@ -80,7 +80,11 @@ def tranche_for_finance(user, pk) -> Tranche:
         from django.http import Http404
 
         raise Http404
-    return get_object_or_404(Tranche.objects.select_related("agreement__project__organization"), pk=pk)
+    return get_object_or_404(
+        Tranche.objects.select_related("agreement__project__organization").annotate(
+            pending=Sum("disbursements__amount", filter=Q(disbursements__state=Disbursement.State.RECORDED,
+                                                          disbursements__kind=Disbursement.Kind.PAYMENT))),
+        pk=pk)
 
 
 def approval_queue(user) -> QuerySet[Disbursement]:
@@ -90,6 +94,18 @@ def approval_queue(user) -> QuerySet[Disbursement]:
     return (Disbursement.objects.filter(state=Disbursement.State.RECORDED)
             .select_related("agreement__project__organization", "tranche", "recorded_by", "reverses")
             .order_by("recorded_at", "id"))
+
+
+def disbursement_list(user, *, state: str = "") -> QuerySet[Disbursement]:
+    """Every disbursement (payments and reversals), newest first, for the bureau (finance, officers, supervisors);
+    none for anybody else. ``state=recorded`` is the approval queue."""
+    if not sees_all(user):
+        return Disbursement.objects.none()
+    qs = Disbursement.objects.select_related("agreement__project__organization", "tranche", "recorded_by",
+                                             "decided_by", "reverses")
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-recorded_at", "-id")
 
 
 def disbursement_for_finance(user, pk) -> Disbursement:
@@ -123,3 +139,29 @@ def ledger_totals(agreements: QuerySet[TaskAgreement]) -> dict[str, Decimal]:
         "recorded": agg["recorded"] or zero,
         "due_unpaid": (due["amount"] or zero) - (due["paid"] or zero),
     }
+
+
+def ledger_agreements(user, *, program_id=None, year=None, year_basis: str = "signed",
+                      state: str = "") -> QuerySet[TaskAgreement]:
+    """经费台账: the agreements the user may see, by programme (of the call or the challenge), by year (of signing,
+    or of the project's establishment) and by state; ordered by number."""
+    qs = agreements_visible_to(user) if sees_all(user) else TaskAgreement.objects.none()
+    if program_id:
+        qs = qs.filter(Q(project__call__program_id=program_id) | Q(project__challenge__program_id=program_id))
+    if year:
+        qs = qs.filter(signed_at__year=year) if year_basis == "signed" else qs.filter(
+            project__established_at__year=year)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("number", "id")
+
+
+def with_ledger_figures(agreements: QuerySet[TaskAgreement]) -> QuerySet[TaskAgreement]:
+    """Each agreement with ``due_amount`` and ``due_paid``: its due tranches' amounts and what is paid on them."""
+    due = Q(tranches__state=Tranche.State.DUE)
+    return agreements.annotate(due_amount=Sum("tranches__amount", filter=due),
+                               due_paid=Sum("tranches__paid_amount", filter=due))
+
+
+def disbursements_of(agreements: QuerySet[TaskAgreement]) -> QuerySet[Disbursement]:
+    return Disbursement.objects.filter(agreement__in=agreements)

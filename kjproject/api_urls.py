@@ -13,6 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from experts.api import ExpertViewSet, InvitationViewSet, ReviewRoundViewSet, ReviewTaskViewSet
+from funding.api import AgreementViewSet, DisbursementViewSet, DueTrancheViewSet
 from projects.api import ApplicationViewSet, CallViewSet
 from projects.challenges.api import (
     BidViewSet,
@@ -36,6 +37,9 @@ router.register("my/needs", NeedViewSet, basename="my-need")
 router.register("my/bids", BidViewSet, basename="my-bid")
 router.register("office/challenges", OfficeChallengeViewSet, basename="office-challenge")
 router.register("challenge-projects", ChallengeProjectViewSet, basename="challenge-project")
+router.register("agreements", AgreementViewSet, basename="agreement")
+router.register("finance/due-tranches", DueTrancheViewSet, basename="due-tranche")
+router.register("finance/disbursements", DisbursementViewSet, basename="disbursement")
 
 docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api:schema", title="科技项目管理系统 API")

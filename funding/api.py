@@ -1,0 +1,538 @@
+"""REST API for 任务书 and the money: agreements (the organisation, the bureau), the finance desk's due tranches
+and disbursements.
+
+Every queryset comes from ``funding.selectors`` (scoped: another organisation's agreement is a 404, and a user who
+may see nothing — an expert — gets empty lists); every write calls the same ``funding.services`` function as the
+pages, and a refusal comes back as 400/403/409 with the reason (accounts.exceptions.api_exception_handler).
+Recording and deciding disbursements is for finance only (403 with the reason; the services check too). Money is
+in 元, as decimal strings with two places.
+"""
+
+from decimal import Decimal
+
+import django_filters
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.exceptions import PermissionRefused
+from projects.api import MONEY_SCHEMA, enum_field, error_responses, money_field
+from projects.filters import MAX_ID
+from projects.models import PerformanceTarget
+
+from . import selectors, services
+from .models import Condition, Disbursement, TaskAgreement, Tranche
+
+AG = TaskAgreement.State
+ZERO = Decimal("0.00")
+
+AGREEMENT_ERRORS = error_responses(gettext_lazy("任务书不存在或无权查看"))
+DISBURSEMENT_ERRORS = error_responses(gettext_lazy("拨付记录不存在或无权查看"))
+RECORD_ERRORS = {k: v for k, v in DISBURSEMENT_ERRORS.items() if k != 404}
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description=gettext_lazy("幂等键（8至64位字母、数字或 . _ : -）；请求体中未填写 idempotency_key 时使用"),
+)
+
+
+def _user(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+def _pk(view) -> int:
+    try:
+        pk = int(view.kwargs[view.lookup_field])
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not 1 <= pk <= MAX_ID:
+        raise Http404
+    return pk
+
+
+def _yuan(value) -> str:
+    return f"{value:.2f}"
+
+
+# ---- filters: they narrow a selector's queryset, never widen it -----------------------------------------------
+
+
+def _search(queryset, name, value):
+    value = (value or "").strip()
+    if not value:
+        return queryset
+    return queryset.filter(Q(number__icontains=value) | Q(project__title__icontains=value)
+                           | Q(project__organization__name__icontains=value))
+
+
+class AgreementFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="state", choices=AG.choices, label=gettext_lazy("状态"))
+    q = django_filters.CharFilter(method=_search, label=gettext_lazy("任务书编号、项目名称或承担单位"))
+
+    class Meta:
+        model = TaskAgreement
+        fields = ["state", "q"]
+
+
+class DisbursementFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="state", choices=Disbursement.State.choices,
+                                        label=gettext_lazy("状态；recorded 为待审核队列"))
+    kind = django_filters.ChoiceFilter(field_name="kind", choices=Disbursement.Kind.choices,
+                                       label=gettext_lazy("类型"))
+    agreement = django_filters.NumberFilter(field_name="agreement_id", min_value=1, max_value=MAX_ID,
+                                            label=gettext_lazy("任务书 ID"))
+
+    class Meta:
+        model = Disbursement
+        fields = ["state", "kind", "agreement"]
+
+
+# ---- output ---------------------------------------------------------------------------------------------------
+
+
+class AgreementBriefSerializer(serializers.ModelSerializer):
+    project_id = serializers.IntegerField(source="project.id", read_only=True)
+    project_number = serializers.CharField(source="project.number", read_only=True, help_text=gettext_lazy("项目编号"))
+    project_title = serializers.CharField(source="project.title", read_only=True, help_text=gettext_lazy("项目名称"))
+    organization_name = serializers.CharField(source="project.organization.name", read_only=True,
+                                              help_text=gettext_lazy("承担单位"))
+
+    class Meta:
+        model = TaskAgreement
+        fields = ["id", "number", "project_id", "project_number", "project_title", "organization_name"]
+        read_only_fields = fields
+
+
+class AgreementListSerializer(AgreementBriefSerializer):
+    state = enum_field("AgreementState", AG)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    fiscal_amount = money_field(help_text=gettext_lazy("财政资金（元）"))
+    self_amount = money_field(help_text=gettext_lazy("自筹资金（元）"))
+    paid_total = money_field(help_text=gettext_lazy("已拨付（元，已审核，扣除冲正）"))
+    recorded_total = money_field(help_text=gettext_lazy("已登记待审核（元）"))
+    unpaid = money_field(help_text=gettext_lazy("尚未拨付（元）= 财政资金 − 已拨付"))
+
+    class Meta(AgreementBriefSerializer.Meta):
+        fields = [*AgreementBriefSerializer.Meta.fields, "state", "state_display", "fiscal_amount", "self_amount",
+                  "paid_total", "recorded_total", "unpaid", "start_date", "end_date", "signed_at", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+
+class TrancheSerializer(serializers.ModelSerializer):
+    state = enum_field("TrancheState", Tranche.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    condition = enum_field("TrancheCondition", Condition)
+    condition_display = serializers.CharField(source="get_condition_display", read_only=True)
+    amount = money_field(help_text=gettext_lazy("金额（元）"))
+    paid_amount = money_field(help_text=gettext_lazy("已拨付（元）"))
+
+    class Meta:
+        model = Tranche
+        fields = ["id", "position", "name", "amount", "paid_amount", "condition", "condition_display", "checkpoint",
+                  "due_on", "state", "state_display", "due_at"]
+        read_only_fields = fields
+
+
+class DisbursementRowSerializer(serializers.ModelSerializer):
+    """A disbursement as it appears on its agreement."""
+
+    kind = enum_field("DisbursementKind", Disbursement.Kind)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    state = enum_field("DisbursementState", Disbursement.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    amount = money_field(help_text=gettext_lazy("金额（元）；冲正记录也为正数"))
+    tranche_position = serializers.IntegerField(source="tranche.position", read_only=True,
+                                                help_text=gettext_lazy("第几期"))
+    tranche_name = serializers.CharField(source="tranche.name", read_only=True)
+    recorded_by = serializers.CharField(source="recorded_by.display_name", read_only=True,
+                                        help_text=gettext_lazy("登记人"))
+    decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True,
+                                       default=None, help_text=gettext_lazy("审核人"))
+
+    class Meta:
+        model = Disbursement
+        fields = ["id", "kind", "kind_display", "reverses", "tranche", "tranche_position", "tranche_name", "amount",
+                  "voucher_no", "paid_on", "state", "state_display", "note", "recorded_by", "recorded_at",
+                  "decided_by", "decided_at", "decision_note"]
+        read_only_fields = fields
+
+
+class DisbursementSerializer(DisbursementRowSerializer):
+    """A disbursement on the finance desk."""
+
+    agreement = AgreementBriefSerializer(read_only=True)
+    available_actions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("当前用户此刻可执行的操作：approve、reject、reverse"))
+
+    class Meta(DisbursementRowSerializer.Meta):
+        fields = [*DisbursementRowSerializer.Meta.fields, "agreement", "idempotency_key", "available_actions"]
+        read_only_fields = fields
+
+    def get_available_actions(self, obj) -> list[str]:
+        user = _user(self)
+        if not (user and user.is_authenticated and user.has_perm("funding.disburse")):
+            return []
+        if obj.state == Disbursement.State.RECORDED:
+            return [] if obj.recorded_by_id == user.pk else ["approve", "reject"]
+        if obj.state == Disbursement.State.APPROVED and obj.kind == Disbursement.Kind.PAYMENT:
+            return ["reverse"]
+        return []
+
+
+@extend_schema_field({"type": "string", "enum": list(PerformanceTarget.Kind.values),
+                      "description": "；".join(f"{v} {label}" for v, label in PerformanceTarget.Kind.choices)},
+                     component_name="AgreementTargetKind")
+class TargetKindField(serializers.ChoiceField):
+    """绩效指标类型 (its own enum component: several models have a "kind")."""
+
+
+class AgreementTargetSerializer(serializers.Serializer):
+    kind = TargetKindField(choices=PerformanceTarget.Kind.choices, required=False, help_text=gettext_lazy("指标类型"))
+    indicator = serializers.CharField(max_length=200, allow_blank=True, help_text=gettext_lazy("指标名称"))
+    target_value = serializers.CharField(max_length=100, allow_blank=True, help_text=gettext_lazy("目标值"))
+    unit = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text=gettext_lazy("计量单位"))
+
+
+class AgreementSerializer(AgreementListSerializer):
+    targets = AgreementTargetSerializer(many=True, read_only=True)
+    org_confirmed_by = serializers.CharField(source="org_confirmed_by.display_name", read_only=True,
+                                             allow_null=True, default=None, help_text=gettext_lazy("承担单位确认人"))
+    office_confirmed_by = serializers.CharField(source="office_confirmed_by.display_name", read_only=True,
+                                                allow_null=True, default=None, help_text=gettext_lazy("科技局确认人"))
+    tranches = TrancheSerializer(many=True, read_only=True)
+    disbursements = DisbursementRowSerializer(many=True, read_only=True)
+    planned_total = serializers.SerializerMethodField(help_text=gettext_lazy("各期金额合计（元）"))
+    available_actions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("当前用户此刻可执行的操作：confirm、edit、tranches"))
+
+    class Meta(AgreementListSerializer.Meta):
+        fields = [*AgreementListSerializer.Meta.fields, "targets", "org_confirmed_by", "org_confirmed_at",
+                  "office_confirmed_by", "office_confirmed_at", "planned_total", "tranches", "disbursements",
+                  "available_actions"]
+        read_only_fields = fields
+
+    @extend_schema_field(MONEY_SCHEMA)
+    def get_planned_total(self, obj):
+        return _yuan(sum((t.amount for t in obj.tranches.all()), ZERO))
+
+    def get_available_actions(self, obj) -> list[str]:
+        user = _user(self)
+        if not (user and user.is_authenticated) or obj.state not in TaskAgreement.EDITABLE_STATES:
+            return []
+        actions = []
+        as_office = user.has_perm("funding.manage_agreements")
+        as_org = user.has_perm("funding.confirm_agreement_obj", obj)
+        if (as_org and obj.state != AG.ORG_CONFIRMED) or (as_office and obj.state != AG.OFFICE_CONFIRMED):
+            actions.append("confirm")
+        if as_office:
+            actions += ["edit", "tranches"]
+        return actions
+
+
+class DueTrancheSerializer(TrancheSerializer):
+    agreement = AgreementBriefSerializer(read_only=True)
+    pending = serializers.SerializerMethodField(help_text=gettext_lazy("已登记待审核（元）"))
+    open_amount = serializers.SerializerMethodField(help_text=gettext_lazy("尚可登记（元）= 金额 − 已拨付 − 待审核"))
+
+    class Meta(TrancheSerializer.Meta):
+        fields = [*TrancheSerializer.Meta.fields, "agreement", "pending", "open_amount"]
+        read_only_fields = fields
+
+    @staticmethod
+    def _pending(obj):
+        return getattr(obj, "pending", None) or ZERO
+
+    @extend_schema_field(MONEY_SCHEMA)
+    def get_pending(self, obj):
+        return _yuan(self._pending(obj))
+
+    @extend_schema_field(MONEY_SCHEMA)
+    def get_open_amount(self, obj):
+        return _yuan(obj.amount - obj.paid_amount - self._pending(obj))
+
+
+# ---- input ----------------------------------------------------------------------------------------------------
+
+
+def input_money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=15, decimal_places=2, **kwargs)
+
+
+class AgreementTermsSerializer(serializers.Serializer):
+    """任务书条款（签订前，科技局业务处室可改；一方确认后修改须双方重新确认）。"""
+
+    start_date = serializers.DateField(required=False, help_text=gettext_lazy("开始日期"))
+    end_date = serializers.DateField(required=False, help_text=gettext_lazy("结束日期"))
+    self_amount = input_money(required=False, min_value=0, help_text=gettext_lazy("自筹资金（元）"))
+    targets = AgreementTargetSerializer(many=True, required=False, max_length=100,
+                                        help_text=gettext_lazy("全部绩效指标（整体替换）"))
+
+
+class TrancheInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text=gettext_lazy("名称"))
+    amount = input_money(help_text=gettext_lazy("金额（元）"))
+    condition = serializers.ChoiceField(choices=Condition.choices, help_text=gettext_lazy("拨付条件"))
+    checkpoint = serializers.CharField(max_length=30, required=False, allow_blank=True,
+                                       help_text=gettext_lazy("考核节点：midterm 或 milestone:序号（条件为 checkpoint 时）"))
+    due_on = serializers.DateField(required=False, allow_null=True,
+                                   help_text=gettext_lazy("拨付日期（条件为 date 时）"))
+
+
+class TranchesInputSerializer(serializers.Serializer):
+    tranches = TrancheInputSerializer(many=True, max_length=services.MAX_TRANCHES * 2,
+                                      help_text=gettext_lazy("全部拨付批次（整体替换），金额合计须等于财政资金"))
+
+
+class RecordInputSerializer(serializers.Serializer):
+    """登记拨付：同一幂等键重复提交只产生一条记录。"""
+
+    tranche = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=gettext_lazy("拨付批次 ID"))
+    amount = input_money(help_text=gettext_lazy("拨付金额（元）"))
+    voucher_no = serializers.CharField(max_length=60, help_text=gettext_lazy("银行凭证号"))
+    paid_on = serializers.DateField(help_text=gettext_lazy("支付日期"))
+    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                            help_text=gettext_lazy("幂等键；也可用请求头 Idempotency-Key"))
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text=gettext_lazy("说明"))
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                 help_text=gettext_lazy("审核意见；退回时必填"))
+
+
+class ReverseInputSerializer(serializers.Serializer):
+    """冲正：对已审核的拨付登记一笔等额的冲正记录，由另一位财务人员审核。"""
+
+    voucher_no = serializers.CharField(max_length=60, help_text=gettext_lazy("冲正凭证号"))
+    paid_on = serializers.DateField(help_text=gettext_lazy("冲正日期"))
+    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                            help_text=gettext_lazy("幂等键；也可用请求头 Idempotency-Key"))
+    note = serializers.CharField(max_length=500, allow_blank=True, help_text=gettext_lazy("冲正理由"))
+
+
+# ---- viewsets -------------------------------------------------------------------------------------------------
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = r"[0-9]+"
+
+    def _input(self, serializer_class, **kwargs) -> dict:
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _idempotency_key(self, data) -> str:
+        return (data.get("idempotency_key") or "").strip() or self.request.headers.get("Idempotency-Key", "")
+
+
+def _agreement_action(summary, description, request=None):
+    return extend_schema(summary=summary, description=description, request=request,
+                         responses={200: AgreementSerializer, **AGREEMENT_ERRORS})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("任务书列表"),
+        description=gettext_lazy("科技局（业务处室、财务、局领导）看到全部任务书；承担单位用户看到本单位的任务书；"
+                                 "专家等其他用户为空列表。"),
+    ),
+    retrieve=extend_schema(
+        summary=gettext_lazy("任务书详情"),
+        description=gettext_lazy("含绩效指标、拨付批次、拨付记录和合计。"),
+        responses={200: AgreementSerializer, 404: AGREEMENT_ERRORS[404]},
+    ),
+    partial_update=extend_schema(
+        summary=gettext_lazy("修改任务书条款"),
+        description=gettext_lazy("科技局业务处室在签订前修改起止日期、自筹资金和绩效指标；一方已确认的，修改后须双方重新确认。"),
+        request=AgreementTermsSerializer,
+        responses={200: AgreementSerializer, **AGREEMENT_ERRORS},
+    ),
+)
+class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ScopedViewSet):
+    # 任务书, scoped by selectors.agreements_visible_to; the services check who may edit and confirm.
+
+    filterset_class = AgreementFilter
+    search_fields = []
+    ordering_fields = ["created_at", "signed_at", "number", "fiscal_amount"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.agreement_list(self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return AgreementListSerializer
+        if self.action == "partial_update":
+            return AgreementTermsSerializer
+        return AgreementSerializer
+
+    def get_object(self):
+        return selectors.agreement_for(self.request.user, _pk(self))
+
+    def _respond(self, pk) -> Response:
+        agreement = selectors.agreement_for(self.request.user, pk)
+        return Response(AgreementSerializer(agreement, context=self.get_serializer_context()).data)
+
+    def update(self, request, *args, **kwargs):
+        agreement = self.get_object()
+        data = self._input(AgreementTermsSerializer, partial=True)
+        if "targets" in data:
+            data["targets"] = [dict(t) for t in data["targets"]]
+        services.update_agreement(actor=request.user, agreement_id=agreement.pk, data=data)
+        return self._respond(agreement.pk)
+
+    @_agreement_action(gettext_lazy("确认任务书"),
+                       gettext_lazy("承担单位管理员和科技局业务处室分别在线确认，先后不限；双方都确认后任务书签订，"
+                                    "签订即拨付的批次成为应拨付。"))
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        agreement = self.get_object()
+        services.confirm_agreement(actor=request.user, agreement_id=agreement.pk)
+        return self._respond(agreement.pk)
+
+    @_agreement_action(gettext_lazy("设置拨付计划"),
+                       gettext_lazy("科技局业务处室在签订前整体替换拨付批次；各期金额合计须等于财政资金。"),
+                       TranchesInputSerializer)
+    @action(detail=True, methods=["post"])
+    def tranches(self, request, pk=None):
+        agreement = self.get_object()
+        data = self._input(TranchesInputSerializer)
+        services.set_tranches(actor=request.user, agreement_id=agreement.pk,
+                              tranches=[dict(t) for t in data["tranches"]])
+        return self._respond(agreement.pk)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("应拨付批次"),
+        description=gettext_lazy("已签订任务书中达到拨付条件、尚未拨付完毕的批次（财务、业务处室、局领导）；"
+                                 "其他用户为空列表。"),
+    ),
+)
+class DueTrancheViewSet(mixins.ListModelMixin, ScopedViewSet):
+    serializer_class = DueTrancheSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.due_tranches(self.request.user)
+
+
+def _disbursement_action(summary, description, request=None, responses=None, parameters=None):
+    return extend_schema(summary=summary, description=description, request=request, parameters=parameters,
+                         responses=responses or {200: DisbursementSerializer, **DISBURSEMENT_ERRORS})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("拨付记录"),
+        description=gettext_lazy("全部拨付与冲正记录（财务、业务处室、局领导），新登记的在前；state=recorded 为待审核队列。"
+                                 "其他用户为空列表。"),
+    ),
+    retrieve=extend_schema(summary=gettext_lazy("拨付记录详情"),
+                           responses={200: DisbursementSerializer, 404: DISBURSEMENT_ERRORS[404]}),
+    create=extend_schema(
+        summary=gettext_lazy("登记拨付"),
+        description=gettext_lazy("财务人员对应拨付批次登记一笔拨付（金额、银行凭证号、支付日期、幂等键），待另一位财务人员审核。"
+                                 "同一幂等键再次提交返回原记录（200），不会重复登记；不能超过本期尚可登记金额和财政资金。"),
+        parameters=[IDEMPOTENCY_HEADER],
+        request=RecordInputSerializer,
+        responses={201: DisbursementSerializer, 200: DisbursementSerializer, **RECORD_ERRORS},
+    ),
+)
+class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+    # 拨付记录: the bureau reads (selectors.disbursement_list); finance alone writes, one records and another approves.
+
+    filterset_class = DisbursementFilter
+    search_fields = []
+    ordering_fields = ["recorded_at", "paid_on", "amount"]
+    ordering = ["-recorded_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.disbursement_list(self.request.user)
+
+    def get_serializer_class(self):
+        return {"create": RecordInputSerializer, "approve": DecisionSerializer, "reject": DecisionSerializer,
+                "reverse": ReverseInputSerializer}.get(self.action, DisbursementSerializer)
+
+    def get_object(self):
+        try:
+            return selectors.disbursement_list(self.request.user).get(pk=_pk(self))
+        except Disbursement.DoesNotExist:
+            raise Http404 from None
+
+    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        d = selectors.disbursement_list(self.request.user).get(pk=pk)
+        return Response(DisbursementSerializer(d, context=self.get_serializer_context()).data, status=status_code)
+
+    def _require_finance(self):
+        if not self.request.user.has_perm("funding.disburse"):
+            raise PermissionRefused(_("只有财务人员可以登记或审核拨付。"))
+
+    def create(self, request, *args, **kwargs):
+        self._require_finance()
+        data = self._input(RecordInputSerializer)
+        try:
+            tranche = selectors.tranche_for_finance(request.user, data["tranche"])
+        except Http404:
+            raise serializers.ValidationError({"tranche": [_("拨付批次不存在。")]}) from None
+        now = timezone.now()
+        d = services.record_disbursement(actor=request.user, tranche_id=tranche.pk, amount=data["amount"],
+                                         voucher_no=data["voucher_no"], paid_on=data["paid_on"],
+                                         idempotency_key=self._idempotency_key(data), note=data.get("note", ""),
+                                         now=now)
+        # the same key again returns the first record (recorded earlier): 200, not 201
+        return self._respond(d.pk, status.HTTP_201_CREATED if d.recorded_at == now else status.HTTP_200_OK)
+
+    @_disbursement_action(gettext_lazy("审核通过"),
+                          gettext_lazy("另一位财务人员审核通过，计入已拨付；登记人不能审核自己登记的拨付（403）。"),
+                          DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        d = self.get_object()
+        self._require_finance()
+        data = self._input(DecisionSerializer)
+        services.approve_disbursement(actor=request.user, disbursement_id=d.pk, note=data.get("note", ""))
+        return self._respond(d.pk)
+
+    @_disbursement_action(gettext_lazy("退回"), gettext_lazy("登记有误的拨付退回，释放其金额；须填写审核意见。"),
+                          DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        d = self.get_object()
+        self._require_finance()
+        data = self._input(DecisionSerializer)
+        services.reject_disbursement(actor=request.user, disbursement_id=d.pk, note=data.get("note", ""))
+        return self._respond(d.pk)
+
+    @_disbursement_action(
+        gettext_lazy("冲正"),
+        gettext_lazy("对已审核的拨付登记等额冲正记录（须填写理由），由另一位财务人员审核后冲减已拨付。"
+                     "同一幂等键再次提交返回原冲正记录（200）。"),
+        ReverseInputSerializer,
+        {201: DisbursementSerializer, 200: DisbursementSerializer, **DISBURSEMENT_ERRORS},
+        [IDEMPOTENCY_HEADER],
+    )
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        d = self.get_object()
+        self._require_finance()
+        data = self._input(ReverseInputSerializer)
+        now = timezone.now()
+        reversal = services.reverse_disbursement(actor=request.user, disbursement_id=d.pk,
+                                                 voucher_no=data["voucher_no"], paid_on=data["paid_on"],
+                                                 idempotency_key=self._idempotency_key(data), note=data["note"],
+                                                 now=now)
+        return self._respond(reversal.pk,
+                             status.HTTP_201_CREATED if reversal.recorded_at == now else status.HTTP_200_OK)
