@@ -105,7 +105,7 @@ class ReverseForm(BootstrapMixin, forms.Form):
         return _no_future(self.cleaned_data["paid_on"])
 
 
-YEAR_BASIS = [("signed", _("签订年度")), ("project", _("立项年度"))]
+YEAR_BASIS = [("signed", _("签订年度")), ("established", _("立项年度"))]
 
 
 class LedgerFilterForm(BootstrapMixin, forms.Form):

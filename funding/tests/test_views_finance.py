@@ -369,7 +369,7 @@ def test_ledger_filters_by_programme_year_and_state(client, officer, supervisor)
     assert numbers({"program": other_program.pk, "state": "signed"}) == {b.number}
     year = TODAY.year
     assert numbers({"year": year}) == {a.number, b.number}  # by signing year: the draft is not signed
-    assert numbers({"year": year, "year_basis": "project"}) == {a.number, b.number, c.number}
+    assert numbers({"year": year, "year_basis": "established"}) == {a.number, b.number, c.number}
     assert numbers({"year": year - 1}) == set()
     r = client.get(url, {"year": "abc"})
     assert r.status_code == 200 and "年度" in r.content.decode()
