@@ -207,7 +207,7 @@ def _lock_editable(actor, agreement_id) -> TaskAgreement:
     _require(actor, "funding.manage_agreements", message=_("只有科技局业务处室可以修改任务书。"))
     agreement = TaskAgreement.objects.select_for_update(of=("self",)).get(pk=agreement_id)
     if agreement.state not in TaskAgreement.EDITABLE_STATES:
-        raise TransitionRefused(_("任务书已%(s)s，不能修改。") % {"s": agreement.get_state_display()})
+        raise TransitionRefused(_("任务书%(s)s，不能修改。") % {"s": agreement.get_state_display()})
     return agreement
 
 

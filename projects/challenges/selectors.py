@@ -205,7 +205,8 @@ def challenge_projects_visible_to(user) -> QuerySet[Project]:
 
 
 def challenge_project_for(user, pk) -> Project:
-    qs = challenge_projects_visible_to(user).prefetch_related(
+    # the 任务书 (funding's reverse one-to-one) in the same query, for the link on the project pages
+    qs = challenge_projects_visible_to(user).select_related("agreement").prefetch_related(
         Prefetch("milestones", queryset=ProjectMilestone.objects.select_related("concluded_by").order_by("position")),
         Prefetch("challenge__targets", queryset=ChallengeTarget.objects.order_by("position", "id")),
     )

@@ -444,7 +444,7 @@ def project_list(request):
     if not _sees_projects(user):
         raise Http404
     # challenge projects (揭榜挂帅) have no call: their challenge and its programme are shown instead
-    page = Paginator(selectors.project_list(user).select_related("challenge__program"), PAGE_SIZE).get_page(
+    page = Paginator(selectors.project_list(user).select_related("challenge__program", "agreement"), PAGE_SIZE).get_page(
         request.GET.get("page"))
     return render(
         request,
