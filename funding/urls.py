@@ -3,7 +3,7 @@ recording, the approval queue, reversals) and the ledger."""
 
 from django.urls import path
 
-from .views import agreements, finance
+from .views import agreements, exports, finance
 
 app_name = "funding"
 urlpatterns = [
@@ -23,4 +23,6 @@ urlpatterns = [
     path("disbursements/<int:pk>/reject/", finance.reject, name="reject"),
     path("disbursements/<int:pk>/reverse/", finance.reverse_payment, name="reverse"),
     path("ledger/", finance.ledger, name="ledger"),
+    path("ledger.xlsx", exports.ledger_xlsx, name="ledger_xlsx"),
+    path("disbursements.xlsx", exports.disbursements_xlsx, name="disbursements_xlsx"),
 ]
