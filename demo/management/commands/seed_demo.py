@@ -36,6 +36,7 @@ from projects.checklists import FORMAL_REVIEW_CHECKLIST
 from projects.models import Application, AttachmentKind, Call, FormalReview, Program
 
 from ...challenges import seed_challenges
+from ...funding import seed_funding
 from ...reviews import seed_reviews
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -153,7 +154,9 @@ STAFF = [
     ("leader", "王建国", [Role.SUPERVISOR], False, False, "wang.jianguo@kjj.example.gov.cn",
      "评审与立项：查阅排名与立项清单、审签；/api/applications/ 只读查阅已报送科技局的申报书"),
     ("finance", "钱晓红", [Role.FINANCE], False, False, "qian.xiaohong@kjj.example.gov.cn",
-     "工作台与消息；看不到任何申报书（/api/applications/ 为空）"),
+     "拨付：应拨付清单中登记拨付（揭榜项目第1个里程碑、退票后待重拨的首期）；看不到任何申报书（/api/applications/ 为空）"),
+    ("finance2", "孙雅琴", [Role.FINANCE], False, False, "sun.yaqin@kjj.example.gov.cn",
+     "拨付审核：审核“钱晓红”登记的两笔拨付（登记人不能审核自己登记的拨付）；台账与冲正记录"),
     ("expert", "周明远", [Role.EXPERT], False, False, "zhou.mingyuan@expert.example.com",
      "专家工作台：接受第二批网评邀请（签署承诺书）后阅读材料并打分提交；看不到未分配的申报书"),
 ]
@@ -489,7 +492,7 @@ class Command(BaseCommand):
             validate_password(DEMO_PASSWORD)
             self.now = timezone.now()
             self.created = {"programs": 0, "users": 0, "organizations": 0, "calls": 0, "applications": 0,
-                            "experts": 0, "challenges": 0, "bids": 0}
+                            "experts": 0, "challenges": 0, "bids": 0, "agreements": 0, "disbursements": 0}
             with transaction.atomic():
                 self.seed()
             summary = "，".join(f"{k} {v}" for k, v in self.created.items())
@@ -519,6 +522,7 @@ class Command(BaseCommand):
                 services.close_call(actor=self.officer, call_id=call.pk)
         seed_reviews(self, password=DEMO_PASSWORD)
         seed_challenges(self, password=DEMO_PASSWORD)
+        seed_funding(self)
 
     def staff_user(self, username, real_name, roles, is_staff, is_superuser, email, _try) -> User:
         user = User.objects.filter(username=username).first()
@@ -712,7 +716,8 @@ class Command(BaseCommand):
             ("申报单位用户（杭州云栖智能科技有限公司）", "applicant",
              "提交草稿《基于多模态大模型…》；修改被退回的申报书后重新提交；查看历史与消息；"
              "揭榜挂帅：在榜单《新型环保颜料…》上提问、起草并提交揭榜方案"),
-            ("单位管理员（杭州云栖智能科技有限公司）", "orgadmin", "单位审核队列：审核通过或退回；管理本单位用户"),
+            ("单位管理员（杭州云栖智能科技有限公司）", "orgadmin",
+             "单位审核队列：审核通过或退回；管理本单位用户；确认科技局已确认的任务书《工业数据安全分级分类…》（确认即签订）"),
             ("单位管理员（存在失信记录的单位）", "gcqrj-admin", "提交草稿被拒：惩戒期内不得申报"),
             ("单位管理员（待认证单位）", "zjlz-admin", "提交草稿被拒：单位尚未通过认证"),
             ("发榜企业（杭州钱江汽车零部件有限公司）", "qjqp-admin",
