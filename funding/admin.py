@@ -1,0 +1,323 @@
+"""Django admin for 任务书 and the money.
+
+The bureau configures here the default tranche plans (拨付方案) of a programme or of one call: the steps' percentages
+must total 100 and each names its condition (a scheme has no dates: a dated tranche is set on the agreement itself).
+Everything else is read-only: agreements, tranches and disbursements change through ``funding.services`` alone (the
+pages and the API), and money records are never deleted here, not even by a superuser. Querysets are scoped by
+``funding.selectors`` (the bureau — officers, finance, supervisors — and superusers see them; nobody else).
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.admin import AuditHistoryMixin, ReadOnlyInline
+from accounts.fields import fmt_yuan
+from accounts.workflow import record_audit
+from activity.admin import register_workflow
+
+from . import selectors, services
+from .models import Condition, Disbursement, FundingScheme, SchemeTranche, TaskAgreement, Tranche
+
+for _workflow in (services.AGREEMENT_WORKFLOW, services.TRANCHE_WORKFLOW, services.DISBURSEMENT_WORKFLOW):
+    register_workflow(_workflow)
+
+HUNDRED = Decimal("100")
+
+
+def _yuan(value) -> str:
+    return "—" if value is None else fmt_yuan(value)
+
+
+def _state_badge(obj):
+    return format_html('<span class="kj-state kj-state-{}">{}</span>', obj.state, obj.get_state_display())
+
+
+def _bureau_only(request, queryset):
+    return queryset if selectors.sees_all(request.user) else queryset.none()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written or deleted here: the services write these rows."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# ---- 拨付方案: the default tranche plans ----------------------------------------------------------------------
+
+
+class FundingSchemeForm(forms.ModelForm):
+    class Meta:
+        model = FundingScheme
+        fields = ["name", "program", "call"]
+        help_texts = {
+            "program": gettext_lazy("适用于该计划类别下所有指南（指南另有方案的除外）"),
+            "call": gettext_lazy("仅适用于该指南，优先于计划类别的方案"),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("program")) == bool(cleaned.get("call")):
+            raise forms.ValidationError(_("请选择计划类别或申报指南中的一项（不能都选，也不能都不选）。"))
+        return cleaned
+
+
+class SchemeTrancheForm(forms.ModelForm):
+    class Meta:
+        model = SchemeTranche
+        fields = ["position", "name", "percent", "condition", "checkpoint"]
+
+    def clean(self):
+        cleaned = super().clean()
+        condition = cleaned.get("condition")
+        checkpoint = (cleaned.get("checkpoint") or "").strip()
+        if condition == Condition.DATE:
+            self.add_error("condition", _("拨付方案不能使用“指定日期”条件：具体日期请在任务书的拨付计划中设置。"))
+        elif condition == Condition.CHECKPOINT:
+            if not services.CHECKPOINT_RE.match(checkpoint):
+                self.add_error("checkpoint", _("请填写考核节点：midterm（中期检查）或 milestone:序号。"))
+        else:
+            cleaned["checkpoint"] = ""
+        return cleaned
+
+
+class SchemeTrancheFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        rows = [f.cleaned_data for f in self.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("percent") is not None]
+        if not rows:
+            raise forms.ValidationError(_("请至少设置一个拨付步骤。"))
+        total = sum((r["percent"] for r in rows), Decimal(0))
+        if total != HUNDRED:
+            raise forms.ValidationError(_("各步骤比例合计须为100%%，当前为%(t)s%%。") % {"t": f"{total.normalize():f}"})
+
+
+class SchemeTrancheInline(admin.TabularInline):
+    model = SchemeTranche
+    form = SchemeTrancheForm
+    formset = SchemeTrancheFormSet
+    extra = 0
+    fields = ["position", "name", "percent", "condition", "checkpoint"]
+
+
+@admin.register(FundingScheme)
+class FundingSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    form = FundingSchemeForm
+    inlines = [SchemeTrancheInline]
+    list_display = ["name", "program", "call", "plan", "updated_at"]
+    list_select_related = ["program", "call"]
+    search_fields = ["name", "program__name", "program__code", "call__title"]
+    autocomplete_fields = ["program", "call"]
+    readonly_fields = ["created_at", "updated_at"]
+    fields = ["name", "program", "call", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return _bureau_only(request, super().get_queryset(request)).prefetch_related("steps")
+
+    def has_delete_permission(self, request, obj=None):
+        # a scheme only seeds new agreements; removing one silently changes future plans: superusers only
+        return request.user.is_superuser
+
+    @admin.display(description=gettext_lazy("拨付步骤"))
+    def plan(self, obj):
+        return "；".join(f"{s.name} {s.percent.normalize():f}%" for s in obj.steps.all()) or "—"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        scheme = form.instance
+        record_audit(actor=request.user, verb="edit" if change else "create", target=scheme,
+                     data={"program": scheme.program_id, "call": scheme.call_id,
+                           "steps": [[s.name, str(s.percent), s.condition, s.checkpoint]
+                                     for s in scheme.steps.order_by("position", "id")]})
+
+
+# ---- 任务书 ---------------------------------------------------------------------------------------------------
+
+
+class TrancheInline(ReadOnlyInline):
+    model = Tranche
+    fields = ["position", "name", "amount_display", "condition", "checkpoint", "due_on", "state", "due_at",
+              "paid_display"]
+    readonly_fields = fields
+    ordering = ["position"]
+
+    @admin.display(description=gettext_lazy("金额（元）"))
+    def amount_display(self, obj):
+        return _yuan(obj.amount)
+
+    @admin.display(description=gettext_lazy("已拨付（元）"))
+    def paid_display(self, obj):
+        return _yuan(obj.paid_amount)
+
+
+class DisbursementInline(ReadOnlyInline):
+    model = Disbursement
+    fields = ["recorded_at", "tranche_position", "kind", "amount_display", "voucher_no", "paid_on", "state",
+              "recorded_by", "decided_by", "decided_at", "note", "decision_note"]
+    readonly_fields = fields
+    ordering = ["recorded_at", "id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tranche", "recorded_by", "decided_by")
+
+    @admin.display(description=gettext_lazy("期次"))
+    def tranche_position(self, obj):
+        return _("第%(n)d期") % {"n": obj.tranche.position}
+
+    @admin.display(description=gettext_lazy("金额（元）"))
+    def amount_display(self, obj):
+        return _yuan(obj.signed_amount)
+
+
+@admin.register(TaskAgreement)
+class TaskAgreementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = services.AGREEMENT_WORKFLOW
+    list_display = ["number", "project_title", "organization", "fiscal_display", "paid_display", "state_display",
+                    "signed_at"]
+    list_filter = ["state"]
+    search_fields = ["number", "project__number", "project__title", "project__organization__name"]
+    ordering = ["-created_at", "-id"]
+    inlines = [TrancheInline, DisbursementInline]
+    fieldsets = [
+        (None, {"fields": ["number", "project", "organization", "state_display", "portal_link"]}),
+        (gettext_lazy("经费"), {"fields": ["fiscal_display", "self_display", "paid_display", "recorded_display",
+                                         "unpaid_display"]}),
+        (gettext_lazy("期限与绩效指标"), {"fields": ["start_date", "end_date", "targets_table"]}),
+        (gettext_lazy("确认与签订"), {"fields": ["org_confirmed_by", "org_confirmed_at", "office_confirmed_by",
+                                              "office_confirmed_at", "signed_at", "created_at", "updated_at"]}),
+    ]
+    readonly_fields = [f for _name, opts in fieldsets for f in opts["fields"]]
+
+    def get_queryset(self, request):
+        return selectors.agreements_visible_to(request.user).select_related("org_confirmed_by",
+                                                                            "office_confirmed_by")
+
+    @admin.display(description=gettext_lazy("项目名称"), ordering="project__title")
+    def project_title(self, obj):
+        return obj.project.title
+
+    @admin.display(description=gettext_lazy("承担单位"), ordering="project__organization__name")
+    def organization(self, obj):
+        return obj.project.organization.name
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+    @admin.display(description=gettext_lazy("财政资金（元）"), ordering="fiscal_amount")
+    def fiscal_display(self, obj):
+        return _yuan(obj.fiscal_amount)
+
+    @admin.display(description=gettext_lazy("自筹资金（元）"))
+    def self_display(self, obj):
+        return _yuan(obj.self_amount)
+
+    @admin.display(description=gettext_lazy("已拨付（元）"), ordering="paid_total")
+    def paid_display(self, obj):
+        return _yuan(obj.paid_total)
+
+    @admin.display(description=gettext_lazy("已登记待审核（元）"))
+    def recorded_display(self, obj):
+        return _yuan(obj.recorded_total)
+
+    @admin.display(description=gettext_lazy("尚未拨付（元）"))
+    def unpaid_display(self, obj):
+        return _yuan(obj.unpaid)
+
+    @admin.display(description=gettext_lazy("业务系统"))
+    def portal_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("funding:agreement", args=[obj.pk]),
+                           _("在业务系统中查看、修改或确认"))
+
+    @admin.display(description=gettext_lazy("绩效指标"))
+    def targets_table(self, obj):
+        if not obj.targets:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (t.get("indicator", ""), t.get("target_value", ""), t.get("unit", "")) for t in obj.targets))
+        return format_html("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
+                           "</table>", _("指标名称"), _("目标值"), _("单位"), rows)
+
+
+# ---- tranches and disbursements -------------------------------------------------------------------------------
+
+
+@admin.register(Tranche)
+class TrancheAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = services.TRANCHE_WORKFLOW
+    list_display = ["__str__", "organization", "amount_display", "paid_display", "condition", "checkpoint",
+                    "due_on", "state_display", "due_at"]
+    list_filter = ["state", "condition"]
+    list_select_related = ["agreement__project__organization"]
+    search_fields = ["agreement__number", "agreement__project__title", "name"]
+    ordering = ["-agreement__created_at", "agreement_id", "position"]
+    fields = ["agreement", "position", "name", "amount_display", "paid_display", "condition", "checkpoint",
+              "due_on", "state_display", "due_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return _bureau_only(request, super().get_queryset(request))
+
+    @admin.display(description=gettext_lazy("承担单位"))
+    def organization(self, obj):
+        return obj.agreement.project.organization.name
+
+    @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
+    def amount_display(self, obj):
+        return _yuan(obj.amount)
+
+    @admin.display(description=gettext_lazy("已拨付（元）"))
+    def paid_display(self, obj):
+        return _yuan(obj.paid_amount)
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = services.DISBURSEMENT_WORKFLOW
+    list_display = ["voucher_no", "agreement", "tranche_position", "kind", "amount_display", "paid_on",
+                    "state_display", "recorded_by", "decided_by", "recorded_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["voucher_no", "agreement__number", "agreement__project__title", "=idempotency_key"]
+    ordering = ["-recorded_at", "-id"]
+    fields = ["agreement", "tranche", "kind", "reverses", "amount_display", "voucher_no", "paid_on",
+              "idempotency_key", "state_display", "note", "recorded_by", "recorded_at", "decided_by", "decided_at",
+              "decision_note"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # (a queryset with select_related already set makes the changelist ignore list_select_related)
+        return _bureau_only(request, super().get_queryset(request)).select_related(
+            "agreement", "tranche__agreement", "recorded_by", "decided_by", "reverses")
+
+    @admin.display(description=gettext_lazy("期次"))
+    def tranche_position(self, obj):
+        return _("第%(n)d期") % {"n": obj.tranche.position}
+
+    @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
+    def amount_display(self, obj):
+        return _yuan(obj.signed_amount)
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
