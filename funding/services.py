@@ -162,9 +162,14 @@ def _years_later(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def plain_number(value: Decimal) -> str:
+    """A target value as people write it: 270, 2.5, 0.05 (no trailing zeros, never 2.7E+2)."""
+    return format(value.normalize(), "f")
+
+
 def _targets_of(project: Project) -> list[dict]:
     if project.application_id is not None:
-        return [{"kind": t.kind, "indicator": t.indicator, "target_value": str(t.target_value.normalize()),
+        return [{"kind": t.kind, "indicator": t.indicator, "target_value": plain_number(t.target_value),
                  "unit": t.unit} for t in project.application.targets.order_by("position", "id")]
     return [{"kind": "output", "indicator": t.name, "target_value": t.target_value, "unit": t.unit}
             for t in project.challenge.targets.order_by("position", "id")]

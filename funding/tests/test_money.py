@@ -248,3 +248,8 @@ def test_a_challenge_project_is_paid_by_its_milestones_and_signing_catches_up(of
     jb.judge_milestone(actor=challenge.created_by, milestone_id=m2.pk, verdict="pass", opinion="同意")
     jb.conclude_milestone(actor=officer, milestone_id=m2.pk, passed=True, conclusion="通过")
     assert [t.state for t in agreement.tranches.all()] == ["due", "due"]
+
+
+def test_target_values_are_written_as_people_write_them():
+    assert [fs.plain_number(Decimal(v)) for v in ("270.0000", "90.0000", "2.5000", "0.0500", "1000000")] == [
+        "270", "90", "2.5", "0.05", "1000000"]
