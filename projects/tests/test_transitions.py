@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from activity.models import AuditEvent, Notification
@@ -51,7 +52,9 @@ def test_every_application_transition_from_every_state(name, state, draft_app, a
     if allowed:
         result = do(name, app, applicant=applicant, org_admin=org_admin, officer=officer)
         assert result.state == APPLICATION_WORKFLOW.get(name).target
-        event = AuditEvent.objects.latest("id")
+        # the application's own latest event (approving also drafts the project's 任务书, which is audited too)
+        event = AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(Application),
+                                          target_id=str(result.pk)).latest("id")
         assert (event.verb, event.from_state, event.to_state) == (name, state, result.state)
         assert event.target == result
     else:
