@@ -451,7 +451,9 @@ def make_dated_tranches_due(now=None) -> int:
 
 
 def _require_finance(actor) -> None:
-    _require(actor, "funding.disburse", message=_("只有财务人员可以登记或审核拨付。"))
+    # the finance role itself: a superuser's blanket has_perm does not make an IT administrator a finance clerk
+    if actor is None or not (actor.is_active and actor.has_role(Role.FINANCE)):
+        raise PermissionRefused(_("只有财务人员可以登记或审核拨付。"))
 
 
 def _clean_key(key) -> str:
@@ -461,10 +463,11 @@ def _clean_key(key) -> str:
     return key
 
 
-def _same_request(existing: Disbursement, *, tranche_id, amount, voucher_no, kind) -> Disbursement:
-    """The same idempotency key again: the first disbursement, if it is the same request; refused otherwise."""
-    if (existing.tranche_id, existing.amount, existing.voucher_no, existing.kind) != (tranche_id, amount, voucher_no,
-                                                                                   kind):
+def _same_request(existing: Disbursement, *, tranche_id, amount, voucher_no, kind, reverses_id=None) -> Disbursement:
+    """The same idempotency key again: the first disbursement, if it is the same request (for a reversal: of the
+    same payment); refused otherwise."""
+    if (existing.tranche_id, existing.amount, existing.voucher_no, existing.kind, existing.reverses_id) != (
+            tranche_id, amount, voucher_no, kind, reverses_id):
         raise InvalidInput(_("该幂等键已用于另一笔拨付记录（%(v)s，%(a)s 元）。")
                            % {"v": existing.voucher_no, "a": f"{existing.amount:,.2f}"}, code="idempotency_conflict")
     return existing
@@ -599,22 +602,30 @@ def reverse_disbursement(*, actor: User, disbursement_id: int, voucher_no: str, 
     if not voucher_no or len(voucher_no) > 60:
         raise InvalidInput(_("请填写冲正凭证号（不超过60个字符）。"))
     paid_on = _parse_date(paid_on, _("冲正日期"))
+    if paid_on > timezone.localdate(now):
+        raise InvalidInput(_("冲正日期不能晚于今天。"))
     original = Disbursement.objects.only("agreement_id", "tranche_id", "amount").get(pk=disbursement_id)
     with transaction.atomic():
         agreement = TaskAgreement.objects.select_for_update(of=("self",)).get(pk=original.agreement_id)
         existing = Disbursement.objects.filter(idempotency_key=key).first()
         if existing is not None:
             return _same_request(existing, tranche_id=original.tranche_id, amount=original.amount,
-                                 voucher_no=voucher_no, kind=Disbursement.Kind.REVERSAL)
+                                 voucher_no=voucher_no, kind=Disbursement.Kind.REVERSAL, reverses_id=original.pk)
         original = Disbursement.objects.select_for_update(of=("self",)).get(pk=disbursement_id)
         if original.kind != Disbursement.Kind.PAYMENT or original.state != DS.APPROVED:
             raise TransitionRefused(_("只有已审核的拨付可以冲正。"))
         if Disbursement.objects.filter(reverses=original).exclude(state=DS.REJECTED).exists():
             raise TransitionRefused(_("该笔拨付已有冲正记录。"))
-        d = Disbursement.objects.create(
-            agreement=agreement, tranche_id=original.tranche_id, kind=Disbursement.Kind.REVERSAL, reverses=original,
-            amount=original.amount, voucher_no=voucher_no, paid_on=paid_on, idempotency_key=key, note=note[:500],
-            recorded_by=actor, recorded_at=now)
+        try:
+            with transaction.atomic():
+                d = Disbursement.objects.create(
+                    agreement=agreement, tranche_id=original.tranche_id, kind=Disbursement.Kind.REVERSAL,
+                    reverses=original, amount=original.amount, voucher_no=voucher_no, paid_on=paid_on,
+                    idempotency_key=key, note=note[:500], recorded_by=actor, recorded_at=now)
+        except IntegrityError:  # the same key on another agreement, committed meanwhile
+            return _same_request(Disbursement.objects.get(idempotency_key=key), tranche_id=original.tranche_id,
+                                 amount=original.amount, voucher_no=voucher_no, kind=Disbursement.Kind.REVERSAL,
+                                 reverses_id=original.pk)
         record_audit(actor=actor, verb="record_reversal", target=d, to_state=d.state, reason=note,
                      data={"reverses": original.pk, "amount": str(original.amount)})
         _notify(_finance_users().exclude(pk=actor.pk), MessageKind.DISBURSEMENT_RECORDED,

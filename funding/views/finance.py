@@ -30,7 +30,6 @@ from ..models import ZERO, Condition, Disbursement, TaskAgreement, Tranche
 
 PAGE_SIZE = 20
 VIEW = "funding.view_ledger"
-DISBURSE = "funding.disburse"
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
@@ -100,7 +99,7 @@ def due_tranches(request):
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [_dress(t) for t in page.object_list]
     return render(request, "funding/finance/due_tranches.html", {
-        "page": page, "tranches": rows, "can_disburse": user.has_perm(DISBURSE),
+        "page": page, "tranches": rows, "can_disburse": selectors.is_finance(user),
     })
 
 
@@ -151,6 +150,10 @@ def record(request, pk):
             form.add_error(None, m)
         tranche = _dress(selectors.tranche_for_finance(user, pk))
         return _render_record(request, tranche, form, status=e.http_status)
+    if d.state != Disbursement.State.RECORDED:  # the same form posted again after its record was decided
+        messages.info(request, _("该表单已提交过，未重复登记：拨付记录（凭证号 %(v)s，%(a)s 元）当前为“%(s)s”。")
+                      % {"v": d.voucher_no, "a": f"{d.amount:,.2f}", "s": d.get_state_display()})
+        return redirect("funding:agreement", d.agreement_id)
     messages.success(request, _("已登记拨付 %(a)s 元（凭证号 %(v)s），待另一位财务人员审核。")
                      % {"a": f"{d.amount:,.2f}", "v": d.voucher_no})
     return redirect("funding:agreement", d.agreement_id)
@@ -165,7 +168,7 @@ def approval_queue(request):
     user = request.user
     _require(user, VIEW)
     page = Paginator(selectors.approval_queue(user), PAGE_SIZE).get_page(request.GET.get("page"))
-    can_disburse = user.has_perm(DISBURSE)
+    can_disburse = selectors.is_finance(user)
     rows = list(page.object_list)
     for d in rows:
         d.own = d.recorded_by_id == user.pk
@@ -248,6 +251,10 @@ def reverse_payment(request, pk):
             form.add_error(None, m)
         original = selectors.disbursement_for_finance(user, pk)
         return _render_reverse(request, original, form, status=e.http_status)
+    if d.state != Disbursement.State.RECORDED:
+        messages.info(request, _("该表单已提交过，未重复登记：冲正记录（凭证号 %(v)s，%(a)s 元）当前为“%(s)s”。")
+                      % {"v": d.voucher_no, "a": f"{d.amount:,.2f}", "s": d.get_state_display()})
+        return redirect("funding:agreement", d.agreement_id)
     messages.success(request, _("已登记冲正 %(a)s 元（凭证号 %(v)s），待另一位财务人员审核。")
                      % {"a": f"{d.amount:,.2f}", "v": d.voucher_no})
     return redirect("funding:agreement", d.agreement_id)
