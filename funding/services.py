@@ -13,10 +13,11 @@ import datetime
 import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -195,7 +196,8 @@ def draft_agreement(*, project_id: int, actor=None) -> TaskAgreement:
             project=project, number=f"{project.number}-RWS", fiscal_amount=project.granted_amount, self_amount=own,
             start_date=start, end_date=end, targets=_targets_of(project),
         )
-        steps = scheme_steps(project)
+        with translation.override(settings.LANGUAGE_CODE):  # names are stored: in the bureau's language, always
+            steps = [(str(n), w, c, cp) for n, w, c, cp in scheme_steps(project)]
         amounts = split_amount(project.granted_amount, [w for _n, w, _c, _cp in steps])
         Tranche.objects.bulk_create([
             Tranche(agreement=agreement, position=i + 1, name=str(name)[:100], amount=amount, condition=condition,

@@ -253,3 +253,11 @@ def test_a_challenge_project_is_paid_by_its_milestones_and_signing_catches_up(of
 def test_target_values_are_written_as_people_write_them():
     assert [fs.plain_number(Decimal(v)) for v in ("270.0000", "90.0000", "2.5000", "0.0500", "1000000")] == [
         "270", "90", "2.5", "0.05", "1000000"]
+
+
+def test_tranche_names_are_stored_in_chinese_whatever_language_is_active(officer):
+    from django.utils import translation
+
+    with translation.override("en"):
+        project = established_project(officer=officer)
+    assert project.agreement.tranches.get(position=1).name == "首期拨款（任务书签订后）"
