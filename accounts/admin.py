@@ -80,6 +80,21 @@ def reason_action(modeladmin, request, queryset, *, action: str, title: str, int
     return TemplateResponse(request, "accounts/admin/reason_action.html", context)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records shown, never added, changed or deleted here: the services write them."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An inline that shows related records and never adds, changes or deletes them."""
 

@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.rules import is_officer
 from accounts.services import ORGANIZATION_WORKFLOW
 from accounts.workflow import Workflow
@@ -54,17 +55,6 @@ def state_label(event: AuditEvent, state: str) -> str:
     return state
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class VerbFilter(admin.SimpleListFilter):

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import AuditHistoryMixin, ReadOnlyInline
+from accounts.admin import AuditHistoryMixin, ReadOnlyAdmin, ReadOnlyInline
 from accounts.fields import fmt_yuan
 from accounts.workflow import record_audit
 from activity.admin import register_workflow
@@ -42,19 +42,6 @@ def _bureau_only(request, queryset):
     return queryset if selectors.sees_all(request.user) else queryset.none()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never written or deleted here: the services write these rows."""
-
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # ---- 拨付方案: the default tranche plans ----------------------------------------------------------------------

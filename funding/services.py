@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused, parse_date
 from accounts.fields import to_yuan
 from accounts.models import User
 from accounts.roles import Role
@@ -218,17 +218,6 @@ def _lock_editable(actor, agreement_id) -> TaskAgreement:
     return agreement
 
 
-def _parse_date(value, label) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        value = value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidInput(_("%(f)s日期格式无效，应为 YYYY-MM-DD。") % {"f": label}) from None
-
-
 def _reopen_if_confirmed(agreement: TaskAgreement, actor) -> None:
     """A change after one party confirmed sends the agreement back to both for confirmation."""
     if agreement.state in (AG.ORG_CONFIRMED, AG.OFFICE_CONFIRMED):
@@ -248,9 +237,9 @@ def update_agreement(*, actor: User, agreement_id: int, data: dict) -> TaskAgree
         agreement = _lock_editable(actor, agreement_id)
         changed = {}
         if "start_date" in data:
-            changed["start_date"] = _parse_date(data["start_date"], _("开始日期"))
+            changed["start_date"] = parse_date(data["start_date"], _("开始日期"))
         if "end_date" in data:
-            changed["end_date"] = _parse_date(data["end_date"], _("结束日期"))
+            changed["end_date"] = parse_date(data["end_date"], _("结束日期"))
         if "self_amount" in data:
             try:
                 value = to_yuan(data["self_amount"]) if data["self_amount"] not in (None, "") else Decimal("0.00")
@@ -299,7 +288,7 @@ def set_tranches(*, actor: User, agreement_id: int, tranches: list[dict]) -> Tas
             raise InvalidInput(_("%(f)s须指定考核节点（midterm 或 milestone:序号）。") % {"f": label})
         due_on = None
         if condition == Condition.DATE:
-            due_on = _parse_date(t.get("due_on"), label)
+            due_on = parse_date(t.get("due_on"), label)
         rows.append(Tranche(position=len(rows) + 1, name=name[:100], amount=_money(t.get("amount"), label),
                             condition=condition, checkpoint=checkpoint if condition == Condition.CHECKPOINT else "",
                             due_on=due_on))
@@ -487,7 +476,7 @@ def record_disbursement(*, actor: User, tranche_id: int, amount, voucher_no: str
     voucher_no = (voucher_no or "").strip()
     if not voucher_no or len(voucher_no) > 60:
         raise InvalidInput(_("请填写银行凭证号（不超过60个字符）。"))
-    paid_on = _parse_date(paid_on, _("支付日期"))
+    paid_on = parse_date(paid_on, _("支付日期"))
     if paid_on > timezone.localdate(now):
         raise InvalidInput(_("支付日期不能晚于今天。"))
     tranche = Tranche.objects.only("agreement_id").get(pk=tranche_id)
@@ -603,7 +592,7 @@ def reverse_disbursement(*, actor: User, disbursement_id: int, voucher_no: str, 
     voucher_no = (voucher_no or "").strip()
     if not voucher_no or len(voucher_no) > 60:
         raise InvalidInput(_("请填写冲正凭证号（不超过60个字符）。"))
-    paid_on = _parse_date(paid_on, _("冲正日期"))
+    paid_on = parse_date(paid_on, _("冲正日期"))
     if paid_on > timezone.localdate(now):
         raise InvalidInput(_("冲正日期不能晚于今天。"))
     original = Disbursement.objects.only("agreement_id", "tranche_id", "amount").get(pk=disbursement_id)

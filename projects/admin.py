@@ -24,7 +24,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import ReadOnlyInline, ServiceErrorFormMixin
+from accounts.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceErrorFormMixin
 from accounts.exceptions import DomainError, InvalidInput
 from accounts.fields import fmt_yuan
 from accounts.models import Organization
@@ -644,17 +644,6 @@ class ApplicationAdmin(admin.ModelAdmin):
 # ---- records kept for the audit: read-only ----------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ApplicationRecordAdmin(ReadOnlyAdmin):

@@ -28,6 +28,7 @@ from accounts.workflow import object_history
 from .. import selectors, services
 from ..forms import AgreementFilterForm, AgreementTargetFormSet, AgreementTermsForm, TrancheFormSet
 from ..models import Condition, Disbursement, TaskAgreement, Tranche
+from ._messages import _flash, _form_messages
 
 PAGE_SIZE = 20
 WITHOUT_AGREEMENT_SHOWN = 20
@@ -55,19 +56,6 @@ def _may_list(user) -> bool:
 def _require_manage(user) -> None:
     if not user.has_perm(MANAGE):
         raise Http404
-
-
-def _flash(request, errors) -> None:
-    for message in errors:
-        messages.error(request, message)
-
-
-def _form_messages(form) -> list[str]:
-    out = []
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        out.extend(f"{label}：{m}" if label else str(m) for m in errors)
-    return out
 
 
 def _formset_messages(formset, row_label) -> list[str]:

@@ -27,6 +27,7 @@ from accounts.exceptions import DomainError
 from .. import selectors, services
 from ..forms_finance import ApproveForm, LedgerFilterForm, RecordForm, RejectForm, ReverseForm, new_key
 from ..models import ZERO, Condition, Disbursement, TaskAgreement, Tranche
+from ._messages import _flash, _form_messages
 
 PAGE_SIZE = 20
 VIEW = "funding.view_ledger"
@@ -38,19 +39,6 @@ VIEW = "funding.view_ledger"
 def _require(user, perm: str) -> None:
     if not user.has_perm(perm):
         raise Http404
-
-
-def _flash(request, errors) -> None:
-    for message in errors:
-        messages.error(request, message)
-
-
-def _form_messages(form) -> list[str]:
-    out = []
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        out.extend(f"{label}：{m}" if label else str(m) for m in errors)
-    return out
 
 
 def _next_or(request, default: str, *args):

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import ReadOnlyInline
+from accounts.admin import ReadOnlyAdmin, ReadOnlyInline
 from accounts.exceptions import DomainError
 from accounts.fields import fmt_yuan
 from activity.admin import register_workflow
@@ -63,17 +63,6 @@ def _history_table(obj, workflow):
         "<tbody>{}</tbody></table>", _("时间"), _("操作人"), _("操作"), _("状态变化"), _("理由"), rows)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never written here: the services write these rows."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # ---- needs and the 榜单 -------------------------------------------------------------------------------------

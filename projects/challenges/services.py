@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
+from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused, parse_date
 from accounts.fields import to_yuan
 from accounts.models import CreditRecord, Organization, User
 from accounts.roles import Role
@@ -1108,17 +1108,6 @@ def set_bid_members(*, actor: User, bid_id: int, members: list[dict]) -> Bid:
     return bid
 
 
-def _parse_date(value, label) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        value = value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidInput(_("%(f)s日期格式无效，应为 YYYY-MM-DD。") % {"f": label}) from None
-
-
 def set_bid_milestones(*, actor: User, bid_id: int, milestones: list[dict]) -> Bid:
     """The milestone plan: each milestone's targets, due date and share of the amount asked."""
     rows = []
@@ -1130,7 +1119,7 @@ def set_bid_milestones(*, actor: User, bid_id: int, milestones: list[dict]) -> B
         label = _("第%(n)d个里程碑") % {"n": i + 1}
         if not title or not targets:
             raise InvalidInput(_("%(f)s须填写名称和考核指标。") % {"f": label})
-        due = _parse_date(m.get("due_date"), label)
+        due = parse_date(m.get("due_date"), label)
         amount = _money(m.get("amount"), _("%(f)s的金额") % {"f": label})
         if amount <= 0:
             raise InvalidInput(_("%(f)s的金额必须大于0。") % {"f": label})
