@@ -41,6 +41,7 @@ class MessageKind(models.TextChoices):
     PROJECT_STOPPED = "project_stopped", _("项目终止")
     CHALLENGE_ACCEPTANCE = "challenge_acceptance", _("揭榜项目验收")
     AGREEMENT_SIGNED = "agreement_signed", _("任务书已签订")
+    AGREEMENT_TO_CONFIRM = "agreement_to_confirm", _("任务书待确认")
     TRANCHE_DUE = "tranche_due", _("拨款达到拨付条件")
     DISBURSEMENT_RECORDED = "disbursement_recorded", _("拨付待审核")
     DISBURSEMENT_DECIDED = "disbursement_decided", _("拨付审核结果")

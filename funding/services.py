@@ -357,6 +357,16 @@ def confirm_agreement(*, actor: User, agreement_id: int, now=None) -> TaskAgreem
                         _("项目《%(t)s》的任务书已签订，财政资金 %(f)s 元。")
                         % {"t": locked.project.title, "f": f"{locked.fiscal_amount:,.2f}"},
                         _agreement_link(locked), locked, f"agreement:{locked.pk}:signed")
+            else:
+                # the other party is asked to confirm: the organisation's admins, or the programme officers
+                others = list(users_with_role(Role.OFFICER)) if as_org else list(
+                    org_admins_of(locked.project.organization_id))
+                who = locked.project.organization.name if as_org else _("科技局")
+                _notify(others, MessageKind.AGREEMENT_TO_CONFIRM, _("任务书待确认：%(no)s") % {"no": locked.number},
+                        _("%(who)s 已确认项目《%(t)s》的任务书，请核对后确认，双方确认后任务书签订生效。")
+                        % {"who": who, "t": locked.project.title},
+                        _agreement_link(locked), locked,
+                        f"agreement:{locked.pk}:{name}:{timezone.localtime(now):%Y%m%d%H%M%S}")
 
         return run_transition(workflow=AGREEMENT_WORKFLOW,
                               queryset=TaskAgreement.objects.select_related("project__organization"),

@@ -261,3 +261,19 @@ def test_tranche_names_are_stored_in_chinese_whatever_language_is_active(officer
     with translation.override("en"):
         project = established_project(officer=officer)
     assert project.agreement.tranches.get(position=1).name == "首期拨款（任务书签订后）"
+
+
+def test_the_first_confirmation_asks_the_other_party(officer):
+    from activity.models import Notification
+
+    project = established_project(officer=officer)
+    admin = UserFactory(roles=["org_admin"], organization=project.organization)
+    fs.confirm_agreement(actor=officer, agreement_id=project.agreement.pk)
+    asked = Notification.objects.filter(kind="agreement_to_confirm")
+    assert list(asked.values_list("recipient", flat=True)) == [admin.pk]
+    assert "科技局 已确认" in asked.get().body
+    other = established_project(officer=officer)
+    other_admin = UserFactory(roles=["org_admin"], organization=other.organization)
+    fs.confirm_agreement(actor=other_admin, agreement_id=other.agreement.pk)
+    assert officer.pk in set(Notification.objects.filter(kind="agreement_to_confirm", target_id=str(other.agreement.pk))
+                             .values_list("recipient", flat=True))
