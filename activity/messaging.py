@@ -42,6 +42,7 @@ class MessageKind(models.TextChoices):
     CHALLENGE_ACCEPTANCE = "challenge_acceptance", _("揭榜项目验收")
     AGREEMENT_SIGNED = "agreement_signed", _("任务书已签订")
     AGREEMENT_TO_CONFIRM = "agreement_to_confirm", _("任务书待确认")
+    RECOVERY_OPENED = "recovery_opened", _("财政资金追回")
     TRANCHE_DUE = "tranche_due", _("拨款达到拨付条件")
     DISBURSEMENT_RECORDED = "disbursement_recorded", _("拨付待审核")
     DISBURSEMENT_DECIDED = "disbursement_decided", _("拨付审核结果")

@@ -12,7 +12,8 @@ the officer: six Projects, their draft 任务书 made by the funding receiver). 
   due again;
 * two more first tranches recorded by ``finance`` and waiting in ``finance2``'s approval queue;
 * the 揭榜 projects: both teams' agreements signed; the winning team whose first milestone passed has its
-  milestone-1 tranche due (signing catches up on the checkpoint), the stopped team's stays planned.
+  milestone-1 tranche due (signing catches up on the checkpoint); the stopped team's ended with it (terminated,
+  its tranches cancelled).
 
 Dates: the call opened 200 days before the first run and its 公示 started 45 days before; confirmations and
 payments are placed in the weeks before the first run through the services' ``now`` arguments. The 立项 itself
@@ -206,17 +207,16 @@ class FundingSeeder:
                 self.cmd.created["disbursements"] += 1
 
     def challenge_agreements(self) -> None:
-        """Both teams' agreements signed: the stopped team's before it was stopped, the other one after its first
-        milestone passed (signing catches up on the passed checkpoint: the milestone-1 tranche becomes due)."""
+        """The running team's agreement signed after its first milestone passed (signing catches up on the passed
+        checkpoint: the milestone-1 tranche becomes due). The stopped team's agreement ended when the team was
+        stopped (terminated, its tranches cancelled), so it is left as it is."""
         for project in Project.objects.filter(challenge__title=HUB.title).select_related("agreement").order_by("pk"):
             agreement = project.agreement
             if not self.untouched(agreement):
                 continue
             fs.confirm_agreement(actor=self.admin(project.organization_id), agreement_id=agreement.pk,
                                  now=self.at(-20, 9))
-            stopped = project.state == Project.State.TERMINATED
-            fs.confirm_agreement(actor=self.officer, agreement_id=agreement.pk,
-                                 now=self.at(-19 if stopped else -2, 16))
+            fs.confirm_agreement(actor=self.officer, agreement_id=agreement.pk, now=self.at(-2, 16))
             self.cmd.created["agreements"] += 1
 
     # ---- helpers --------------------------------------------------------------------------------------

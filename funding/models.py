@@ -249,3 +249,99 @@ class Disbursement(models.Model):
     @property
     def signed_amount(self) -> Decimal:
         return -self.amount if self.kind == self.Kind.REVERSAL else self.amount
+
+
+class RecoveryOrder(models.Model):
+    """追回单: what an organisation must return after its project was terminated or failed acceptance, under the
+    programme's rule (the unspent fiscal funds, or all of them when it was the organisation's fault)."""
+
+    class Rule(models.TextChoices):
+        UNSPENT = "unspent", _("追回结余财政资金")
+        ALL = "all", _("全额追回已拨财政资金")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("追回中")
+        SETTLED = "settled", _("已追回")
+
+    agreement = models.ForeignKey(TaskAgreement, verbose_name=_("任务书"), on_delete=models.PROTECT,
+                                  related_name="recovery_orders")
+    number = models.CharField(_("追回单编号"), max_length=60, unique=True)
+    rule = models.CharField(_("追回规则"), max_length=10, choices=Rule.choices)
+    reason = models.TextField(_("追回理由"))
+    paid_at_order = MoneyField(_("已拨付财政资金（元）"))
+    spent_amount = MoneyField(_("经审计已合规使用（元）"), default=ZERO)
+    amount_due = MoneyField(_("应追回（元）"))
+    repaid_total = MoneyField(_("已追回（元）"), default=ZERO)
+    due_date = models.DateField(_("缴回期限"))
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
+    credit_record = models.ForeignKey("accounts.CreditRecord", verbose_name=_("失信记录"), on_delete=models.PROTECT,
+                                      null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("开具人"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("开具时间"))
+    settled_at = models.DateTimeField(_("追回完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("追回单")
+        verbose_name_plural = _("追回单")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rule__in=["unspent", "all"]), name="recovery_rule_valid"),
+            models.CheckConstraint(condition=Q(state__in=["open", "settled"]), name="recovery_state_valid"),
+            models.CheckConstraint(condition=Q(amount_due__gt=0), name="recovery_amount_positive"),
+            models.CheckConstraint(condition=Q(spent_amount__gte=0) & Q(spent_amount__lte=F("paid_at_order")),
+                                   name="recovery_spent_within_paid"),
+            models.CheckConstraint(condition=Q(amount_due__lte=F("paid_at_order")), name="recovery_within_paid"),
+            models.CheckConstraint(condition=Q(repaid_total__gte=0) & Q(repaid_total__lte=F("amount_due")),
+                                   name="recovery_repaid_within_due",
+                                   violation_error_message=_("缴回金额不得超过应追回金额。")),
+            models.UniqueConstraint(fields=["agreement"], condition=Q(state="open"), name="recovery_one_open",
+                                    violation_error_message=_("该任务书已有未完成的追回单。")),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount_due - self.repaid_total
+
+
+class Repayment(models.Model):
+    """缴回记录: money the organisation returned, recorded by one finance user and approved by another."""
+
+    class State(models.TextChoices):
+        RECORDED = "recorded", _("待审核")
+        APPROVED = "approved", _("已审核")
+        REJECTED = "rejected", _("已退回")
+
+    order = models.ForeignKey(RecoveryOrder, verbose_name=_("追回单"), on_delete=models.PROTECT,
+                              related_name="repayments")
+    amount = MoneyField(_("金额（元）"))
+    voucher_no = models.CharField(_("银行凭证号"), max_length=60)
+    received_on = models.DateField(_("到账日期"))
+    idempotency_key = models.CharField(_("幂等键"), max_length=64, unique=True)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.RECORDED)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(_("登记时间"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审核意见"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("缴回记录")
+        verbose_name_plural = _("缴回记录")
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive"),
+            models.CheckConstraint(condition=Q(state__in=["recorded", "approved", "rejected"]),
+                                   name="repayment_state_valid"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("recorded_by")),
+                                   name="repayment_four_eyes",
+                                   violation_error_message=_("登记人不能审核自己登记的缴回。")),
+        ]
+
+    def __str__(self):
+        return f"{self.voucher_no} {self.amount}"

@@ -1,9 +1,9 @@
 """funding reacts to what projects announces (projects never imports funding): a new project gets its draft
-任务书; a passed checkpoint makes the tranches waiting for it due."""
+任务书; a passed checkpoint makes the tranches waiting for it due; a terminated project ends its 任务书."""
 
 from django.dispatch import receiver
 
-from projects.signals import checkpoint_passed, project_established
+from projects.signals import checkpoint_passed, project_established, project_terminated
 
 from . import services
 
@@ -16,3 +16,8 @@ def draft_agreement_for_new_project(sender, project, actor=None, **kwargs):
 @receiver(checkpoint_passed, dispatch_uid="funding.checkpoint_passed")
 def tranches_due_on_checkpoint(sender, project, checkpoint, actor=None, **kwargs):
     services.checkpoint_passed(project_id=project.pk, checkpoint=checkpoint, actor=actor)
+
+
+@receiver(project_terminated, dispatch_uid="funding.project_terminated")
+def end_agreement_of_terminated_project(sender, project, actor=None, reason="", **kwargs):
+    services.agreement_terminated(project_id=project.pk, actor=actor, reason=reason)

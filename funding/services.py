@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import services as account_services
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused, parse_date
 from accounts.fields import to_yuan
 from accounts.models import User
@@ -32,7 +33,7 @@ from activity.services import notify
 from projects.models import Project, ProjectMilestone
 from projects.services import budget_totals
 
-from .models import Condition, Disbursement, FundingScheme, TaskAgreement, Tranche
+from .models import Condition, Disbursement, FundingScheme, RecoveryOrder, Repayment, TaskAgreement, Tranche
 
 AG = TaskAgreement.State
 TR = Tranche.State
@@ -49,6 +50,8 @@ AGREEMENT_WORKFLOW = Workflow(
         T("org_sign", [AG.OFFICE_CONFIRMED], AG.SIGNED, gettext_lazy("承担单位确认（签订）")),
         T("office_sign", [AG.ORG_CONFIRMED], AG.SIGNED, gettext_lazy("科技局确认（签订）")),
         T("reopen", [AG.ORG_CONFIRMED, AG.OFFICE_CONFIRMED], AG.DRAFT, gettext_lazy("修改后重新确认")),
+        T("terminate", [AG.DRAFT, AG.ORG_CONFIRMED, AG.OFFICE_CONFIRMED, AG.SIGNED], AG.TERMINATED,
+          gettext_lazy("项目终止，任务书终止"), needs_reason=True),
     ],
 )
 
@@ -60,6 +63,21 @@ TRANCHE_WORKFLOW = Workflow(
         T("settle", [TR.DUE], TR.PAID, gettext_lazy("拨付完毕")),
         T("unsettle", [TR.PAID], TR.DUE, gettext_lazy("冲正后待拨付")),
         T("cancel", [TR.PLANNED, TR.DUE], TR.CANCELLED, gettext_lazy("取消"), needs_reason=True),
+    ],
+)
+
+RECOVERY_WORKFLOW = Workflow(
+    "funding.RecoveryOrder",
+    RecoveryOrder.State,
+    [T("settle", [RecoveryOrder.State.OPEN], RecoveryOrder.State.SETTLED, gettext_lazy("追回完毕"))],
+)
+
+REPAYMENT_WORKFLOW = Workflow(
+    "funding.Repayment",
+    Repayment.State,
+    [
+        T("approve", [Repayment.State.RECORDED], Repayment.State.APPROVED, gettext_lazy("审核通过")),
+        T("reject", [Repayment.State.RECORDED], Repayment.State.REJECTED, gettext_lazy("退回"), needs_reason=True),
     ],
 )
 
@@ -635,3 +653,180 @@ def reverse_disbursement(*, actor: User, disbursement_id: int, voucher_no: str, 
                 % {"who": actor.display_name, "v": original.voucher_no, "a": f"{original.amount:,.2f}", "n": note},
                 reverse("funding:queue"), d, f"disbursement:{d.pk}:recorded")
     return d
+
+
+# ---- termination and recovery (终止, 追回) ----------------------------------------------------------------------
+
+
+def agreement_terminated(*, project_id: int, actor, reason: str, now=None) -> TaskAgreement | None:
+    """The project ended early: its 任务书 ends, and every tranche not yet paid is cancelled (a tranche with a
+    payment still awaiting approval stays due until finance decides it). Called by the receiver."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        agreement = TaskAgreement.objects.select_for_update(of=("self",)).filter(project_id=project_id).first()
+        if agreement is None or agreement.state == AG.TERMINATED:
+            return agreement
+        for tranche in agreement.tranches.select_for_update().filter(state__in=[TR.PLANNED, TR.DUE]).order_by(
+                "position"):
+            pending = tranche.disbursements.filter(state=DS.RECORDED, kind=Disbursement.Kind.PAYMENT).exists()
+            if pending:
+                continue
+            run_transition(workflow=TRANCHE_WORKFLOW, queryset=Tranche.objects.all(), pk=tranche.pk, name="cancel",
+                           actor=actor, reason=reason or _("项目终止"))
+        return run_transition(workflow=AGREEMENT_WORKFLOW, queryset=TaskAgreement.objects.all(), pk=agreement.pk,
+                              name="terminate", actor=actor, reason=reason or _("项目终止"))
+
+
+def open_recovery(*, actor: User, agreement_id: int, rule: str, reason: str, due_date, spent_amount=None,
+                  credit: dict | None = None, now=None) -> RecoveryOrder:
+    """开具追回单 for a terminated agreement (or a project that failed its acceptance): under the ``unspent`` rule
+    what was paid less what the audit found properly spent; under ``all`` everything paid. Optionally records a
+    失信 record against the organisation (``credit``: severity, reason, decision_no, penalty_start, penalty_end)."""
+    _require(actor, "funding.manage_agreements", message=_("只有科技局业务处室可以开具追回单。"))
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("请填写追回理由。"))
+    if rule not in RecoveryOrder.Rule.values:
+        raise InvalidInput(_("请选择追回规则。"))
+    due_date = parse_date(due_date, _("缴回期限"))
+    if due_date < timezone.localdate(now):
+        raise InvalidInput(_("缴回期限不能早于今天。"))
+    with transaction.atomic():
+        agreement = TaskAgreement.objects.select_for_update(of=("self",)).select_related(
+            "project__organization").get(pk=agreement_id)
+        project = agreement.project
+        if agreement.state != AG.TERMINATED and project.state != Project.State.FAILED:
+            raise TransitionRefused(_("只有已终止或验收不通过的项目可以开具追回单。"))
+        if agreement.recorded_total > 0:
+            raise TransitionRefused(_("该任务书有待审核的拨付 %(r)s 元，请财务先审核或退回。")
+                                    % {"r": f"{agreement.recorded_total:,.2f}"})
+        paid = agreement.paid_total
+        spent = Decimal("0.00")
+        if rule == RecoveryOrder.Rule.UNSPENT:
+            if spent_amount in (None, ""):
+                raise InvalidInput(_("按结余追回时须填写经审计已合规使用的财政资金。"))
+            try:
+                spent = to_yuan(spent_amount)
+            except ValidationError:
+                spent = None
+            if spent is None or spent < 0 or spent != spent.quantize(CENT):
+                raise InvalidInput(_("已使用金额须为不小于0的金额，最多精确到分。"))
+            if spent > paid:
+                raise InvalidInput(_("已使用金额 %(s)s 元超过已拨付 %(p)s 元。")
+                                   % {"s": f"{spent:,.2f}", "p": f"{paid:,.2f}"})
+        due = paid - spent
+        if due <= 0:
+            raise InvalidInput(_("应追回金额为0，无需开具追回单。"))
+        if RecoveryOrder.objects.filter(agreement=agreement, state=RecoveryOrder.State.OPEN).exists():
+            raise TransitionRefused(_("该任务书已有未完成的追回单。"))
+        record = None
+        if credit:
+            record = account_services.record_credit(actor=actor, data={
+                "organization": project.organization, "severity": credit.get("severity"),
+                "reason": (credit.get("reason") or reason)[:2000], "decision_no": credit.get("decision_no") or "",
+                "penalty_start": parse_date(credit.get("penalty_start") or timezone.localdate(now), _("惩戒开始日期")),
+                "penalty_end": parse_date(credit["penalty_end"], _("惩戒结束日期")) if credit.get("penalty_end")
+                else None,
+            })
+        seq = RecoveryOrder.objects.filter(agreement=agreement).count() + 1
+        order = RecoveryOrder.objects.create(
+            agreement=agreement, number=f"{agreement.number}-ZH{seq}", rule=rule, reason=reason, paid_at_order=paid,
+            spent_amount=spent, amount_due=due, due_date=due_date, credit_record=record, created_by=actor,
+            created_at=now)
+        record_audit(actor=actor, verb="open_recovery", target=order, to_state=order.state, reason=reason,
+                     data={"rule": rule, "paid": str(paid), "spent": str(spent), "due": str(due)})
+        _notify([*org_admins_of(project.organization_id), *_finance_users()], MessageKind.RECOVERY_OPENED,
+                _("追回通知：%(no)s") % {"no": order.number},
+                _("项目《%(t)s》须于 %(d)s 前缴回财政资金 %(a)s 元。理由：%(r)s")
+                % {"t": project.title, "d": due_date.isoformat(), "a": f"{due:,.2f}", "r": reason},
+                _agreement_link(agreement), order, f"recovery:{order.pk}:opened")
+    return order
+
+
+def record_repayment(*, actor: User, order_id: int, amount, voucher_no: str, received_on, idempotency_key: str,
+                     now=None) -> Repayment:
+    """登记缴回: finance records money the organisation returned; never beyond what is still outstanding (with
+    what awaits approval); the same key twice gives the one record."""
+    _require_finance(actor)
+    now = now or timezone.now()
+    key = _clean_key(idempotency_key)
+    amount = _money(amount, _("缴回金额"))
+    voucher_no = (voucher_no or "").strip()
+    if not voucher_no or len(voucher_no) > 60:
+        raise InvalidInput(_("请填写银行凭证号（不超过60个字符）。"))
+    received_on = parse_date(received_on, _("到账日期"))
+    if received_on > timezone.localdate(now):
+        raise InvalidInput(_("到账日期不能晚于今天。"))
+    agreement_id = RecoveryOrder.objects.values_list("agreement_id", flat=True).get(pk=order_id)
+    with transaction.atomic():
+        TaskAgreement.objects.select_for_update(of=("self",)).get(pk=agreement_id)
+        existing = Repayment.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            if (existing.order_id, existing.amount, existing.voucher_no) != (order_id, amount, voucher_no):
+                raise InvalidInput(_("该幂等键已用于另一笔缴回记录。"), code="idempotency_conflict")
+            return existing
+        order = RecoveryOrder.objects.select_for_update(of=("self",)).get(pk=order_id)
+        if order.state != RecoveryOrder.State.OPEN:
+            raise TransitionRefused(_("追回单已完成，不能再登记缴回。"))
+        pending = sum((r.amount for r in order.repayments.filter(state=Repayment.State.RECORDED)), Decimal("0.00"))
+        open_amount = order.amount_due - order.repaid_total - pending
+        if amount > open_amount:
+            raise InvalidInput(_("尚可登记 %(o)s 元（已追回 %(r)s 元，待审核 %(p)s 元），不能登记 %(a)s 元。")
+                               % {"o": f"{open_amount:,.2f}", "r": f"{order.repaid_total:,.2f}",
+                                  "p": f"{pending:,.2f}", "a": f"{amount:,.2f}"})
+        try:
+            with transaction.atomic():
+                repayment = Repayment.objects.create(order=order, amount=amount, voucher_no=voucher_no,
+                                                     received_on=received_on, idempotency_key=key,
+                                                     recorded_by=actor, recorded_at=now)
+        except IntegrityError:
+            existing = Repayment.objects.get(idempotency_key=key)
+            if (existing.order_id, existing.amount, existing.voucher_no) != (order_id, amount, voucher_no):
+                raise InvalidInput(_("该幂等键已用于另一笔缴回记录。"), code="idempotency_conflict") from None
+            return existing
+        record_audit(actor=actor, verb="record_repayment", target=repayment, to_state=repayment.state,
+                     data={"amount": str(amount), "voucher": voucher_no, "order": order.pk})
+    return repayment
+
+
+def _decide_repayment(name: str, *, actor, repayment_id: int, note: str = "", now=None) -> Repayment:
+    _require_finance(actor)
+    now = now or timezone.now()
+    order_id = Repayment.objects.values_list("order_id", flat=True).get(pk=repayment_id)
+    agreement_id = RecoveryOrder.objects.values_list("agreement_id", flat=True).get(pk=order_id)
+    with transaction.atomic():
+        TaskAgreement.objects.select_for_update(of=("self",)).get(pk=agreement_id)
+        order = RecoveryOrder.objects.select_for_update(of=("self",)).get(pk=order_id)
+
+        def guard(r):
+            if r.recorded_by_id == actor.pk:
+                raise PermissionRefused(_("登记人不能审核自己登记的缴回，请由另一位财务人员审核。"), code="four_eyes")
+
+        def apply(r):
+            r.decided_by, r.decided_at, r.decision_note = actor, now, (note or "").strip()[:500]
+            return ["decided_by", "decided_at", "decision_note"]
+
+        def after(r, from_state):
+            if name != "approve":
+                return
+            order.repaid_total += r.amount
+            order.save(update_fields=["repaid_total"])
+            if order.repaid_total == order.amount_due:
+                def settled(o):
+                    o.settled_at = now
+                    return ["settled_at"]
+
+                run_transition(workflow=RECOVERY_WORKFLOW, queryset=RecoveryOrder.objects.all(), pk=order.pk,
+                               name="settle", actor=actor, apply=settled)
+
+        return run_transition(workflow=REPAYMENT_WORKFLOW, queryset=Repayment.objects.all(), pk=repayment_id,
+                              name=name, actor=actor, reason=note, guard=guard, apply=apply, after=after)
+
+
+def approve_repayment(*, actor: User, repayment_id: int, note: str = "", now=None) -> Repayment:
+    return _decide_repayment("approve", actor=actor, repayment_id=repayment_id, note=note, now=now)
+
+
+def reject_repayment(*, actor: User, repayment_id: int, note: str, now=None) -> Repayment:
+    return _decide_repayment("reject", actor=actor, repayment_id=repayment_id, note=note, now=now)

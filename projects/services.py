@@ -37,10 +37,12 @@ from .models import (
     PerformanceTarget,
     Program,
     Project,
+    ProjectMilestone,
     TeamMember,
 )
-from .signals import application_transitioned, call_transitioned, project_established
+from .signals import application_transitioned, call_transitioned, project_established, project_terminated
 from .uploads import inspect_upload
+from .workflows import MILESTONE_WORKFLOW, PROJECT_WORKFLOW
 
 C = Call.State
 A = Application.State
@@ -1179,3 +1181,39 @@ def decline_funding(*, actor, application_id: int, reason: str = "") -> Applicat
     return _application_transition(
         "not_approve", actor=actor, application_id=application_id, reason=reason, after=after
     )
+
+
+# ---- ending a project early ------------------------------------------------------------------------------------
+
+
+def cancel_open_milestones(project: Project, *, actor, reason: str) -> None:
+    """The milestones a project will no longer reach (pending or reported) are cancelled, each audited."""
+    open_states = [ProjectMilestone.State.PENDING, ProjectMilestone.State.REPORTED]
+    for pk in project.milestones.filter(state__in=open_states).order_by("id").values_list("id", flat=True):
+        run_transition(workflow=MILESTONE_WORKFLOW, queryset=ProjectMilestone.objects.all(), pk=pk, name="cancel",
+                       actor=actor, reason=reason)
+
+
+def terminate_project(*, actor: User, project_id: int, reason: str, fault: bool = False, now=None) -> Project:
+    """终止: the bureau ends a project early, with the reason and whether it was the organisation's fault. Its open
+    milestones are cancelled; funding ends the 任务书 (unpaid tranches cancelled) and a recovery order may follow."""
+    if not actor.has_perm("projects.formal_review"):
+        raise PermissionRefused(_("只有科技局业务处室可以终止项目。"))
+    now = now or timezone.now()
+
+    def apply(locked):
+        locked.ended_at, locked.end_reason = now, reason.strip()
+        return ["ended_at", "end_reason"]
+
+    def after(locked, from_state):
+        cancel_open_milestones(locked, actor=actor, reason=reason)
+        project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason.strip(), fault=fault)
+        notify(
+            [*org_admins_of(locked.organization_id)], kind=MessageKind.PROJECT_STOPPED,
+            title=_("项目终止：%(p)s") % {"p": locked.number},
+            body=_("项目《%(t)s》已由科技局终止。理由：%(r)s") % {"t": locked.title, "r": reason.strip()},
+            link=reverse("funding:agreements"), target=locked, dedupe_key=f"project:{locked.pk}:terminated",
+        )
+
+    return run_transition(workflow=PROJECT_WORKFLOW, queryset=Project.objects.all(), pk=project_id, name="terminate",
+                          actor=actor, reason=reason, apply=apply, after=after, data={"fault": fault})

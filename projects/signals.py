@@ -11,6 +11,9 @@ project_established(sender=Project, project, actor)
 checkpoint_passed(sender=Project, project, checkpoint, actor)
     A checkpoint of the project passed: ``milestone:N`` (a 揭榜 milestone), ``midterm``, or ``acceptance``; sent
     inside the transaction that concluded it. funding makes the tranches waiting for it due.
+project_terminated(sender=Project, project, actor, reason, fault)
+    A project ended early: terminated by the bureau (``fault``: through the organisation's fault) or a 赛马制 team
+    stopped. Sent inside the transaction. funding ends the 任务书 and cancels the tranches not yet paid.
 """
 
 from django.dispatch import Signal
@@ -19,3 +22,4 @@ application_transitioned = Signal()
 call_transitioned = Signal()
 project_established = Signal()
 checkpoint_passed = Signal()
+project_terminated = Signal()

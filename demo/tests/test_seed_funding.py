@@ -99,13 +99,13 @@ def test_seed_demo_twice_funds_the_demo_projects_once_and_catches_up_on_missing_
     with pytest.raises(PermissionRefused):
         fs.approve_disbursement(actor=queue[0].recorded_by, disbursement_id=queue[0].pk)
 
-    # 揭榜: both teams signed; the team that passed its first milestone has that tranche due, the stopped one not
+    # 揭榜: the running team signed, its passed milestone's tranche due; the stopped team's agreement ended with it
     hub = {p.state: p.agreement for p in Project.objects.filter(challenge__title=HUB.title).select_related(
         "agreement")}
     running, stopped = hub[Project.State.ESTABLISHED], hub[Project.State.TERMINATED]
-    assert running.state == stopped.state == AG.SIGNED
+    assert (running.state, stopped.state) == (AG.SIGNED, AG.TERMINATED)
     assert running.tranches.get(checkpoint="milestone:1").state == TR.DUE
-    assert set(stopped.tranches.values_list("state", flat=True)) == {TR.PLANNED}
+    assert set(stopped.tranches.values_list("state", flat=True)) == {TR.CANCELLED}
     due = set(selectors.due_tranches(queue[0].recorded_by).values_list("pk", flat=True))
     assert {running.tranches.get(checkpoint="milestone:1").pk, reversal.tranche_id} <= due
 

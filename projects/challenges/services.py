@@ -32,7 +32,9 @@ from activity.messaging import MessageKind
 from activity.services import notify
 
 from ..models import Program, Project
-from ..signals import checkpoint_passed, project_established
+from ..services import cancel_open_milestones
+from ..signals import checkpoint_passed, project_established, project_terminated
+from ..workflows import MILESTONE_WORKFLOW, PROJECT_WORKFLOW
 from .models import (
     MAX_WINNERS,
     Bid,
@@ -83,27 +85,6 @@ BID_WORKFLOW = Workflow(
         T("win", [B.REVIEWING], B.WON, gettext_lazy("入选")),
         T("lose", [B.REVIEWING], B.LOST, gettext_lazy("未入选")),
         T("void", [B.DRAFT, B.SUBMITTED, B.REVIEWING], B.VOID, gettext_lazy("作废")),
-    ],
-)
-
-MILESTONE_WORKFLOW = Workflow(
-    "projects.ProjectMilestone",
-    M,
-    [
-        T("report", [M.PENDING], M.REPORTED, gettext_lazy("提交里程碑报告")),
-        T("pass", [M.REPORTED], M.PASSED, gettext_lazy("考核通过")),
-        T("fail", [M.REPORTED], M.FAILED, gettext_lazy("考核不通过"), needs_reason=True),
-        T("cancel", [M.PENDING, M.REPORTED], M.CANCELLED, gettext_lazy("取消")),
-    ],
-)
-
-PROJECT_WORKFLOW = Workflow(
-    "projects.Project",
-    P,
-    [
-        T("stop", [P.ESTABLISHED], P.TERMINATED, gettext_lazy("终止"), needs_reason=True),
-        T("complete", [P.ESTABLISHED], P.COMPLETED, gettext_lazy("验收通过")),
-        T("fail_acceptance", [P.ESTABLISHED], P.FAILED, gettext_lazy("验收不通过"), needs_reason=True),
     ],
 )
 
@@ -1398,10 +1379,8 @@ def stop_project(*, actor: User, project_id: int, milestone_id: int, reason: str
             return ["ended_at", "end_reason"]
 
         def after(locked, from_state):
-            for pk in locked.milestones.filter(state__in=[M.PENDING, M.REPORTED]).order_by("id").values_list(
-                    "id", flat=True):
-                run_transition(workflow=MILESTONE_WORKFLOW, queryset=ProjectMilestone.objects.all(), pk=pk,
-                               name="cancel", actor=actor, reason=reason)
+            cancel_open_milestones(locked, actor=actor, reason=reason)
+            project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason.strip(), fault=False)
             _notify(_org_users(locked.organization_id), MessageKind.PROJECT_STOPPED,
                     _("项目终止：%(p)s") % {"p": locked.number},
                     _("项目《%(t)s》在赛马制里程碑考核中未能继续，已终止。理由：%(r)s") % {"t": locked.title, "r": reason.strip()},

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.workflow import run_transition
 from activity.models import AuditEvent, Notification
+from projects import services as project_services
 from projects.challenges import services as jb
 from projects.challenges.services import ACCEPTANCE_WORKFLOW, MILESTONE_WORKFLOW, PROJECT_WORKFLOW
 from projects.models import Bid, Challenge, ChallengeAcceptance, Project, ProjectMilestone
@@ -298,6 +299,9 @@ def test_every_project_transition_from_every_state(name, state, race, officer):
 
         def call():
             return jb.stop_project(actor=officer, project_id=project.pk, milestone_id=m1.pk, reason="淘汰")
+    elif name == "terminate":
+        def call():
+            return project_services.terminate_project(actor=officer, project_id=project.pk, reason="终止")
     else:
         acceptance(project, ACC.JUDGED)
 
