@@ -2,8 +2,9 @@
 
 The bureau configures here the default tranche plans (拨付方案) of a programme or of one call: the steps' percentages
 must total 100 and each names its condition (a scheme has no dates: a dated tranche is set on the agreement itself).
-Everything else is read-only: agreements, tranches and disbursements change through ``funding.services`` alone (the
-pages and the API), and money records are never deleted here, not even by a superuser. Querysets are scoped by
+Everything else is read-only: agreements, tranches, disbursements, recovery orders (追回单) and their repayments
+change through ``funding.services`` alone (the pages and the API), and money records are never deleted here, not even
+by a superuser. Querysets are scoped by
 ``funding.selectors`` (the bureau — officers, finance, supervisors — and superusers see them; nobody else).
 """
 
@@ -22,9 +23,19 @@ from accounts.workflow import record_audit
 from activity.admin import register_workflow
 
 from . import selectors, services
-from .models import Condition, Disbursement, FundingScheme, SchemeTranche, TaskAgreement, Tranche
+from .models import (
+    Condition,
+    Disbursement,
+    FundingScheme,
+    RecoveryOrder,
+    Repayment,
+    SchemeTranche,
+    TaskAgreement,
+    Tranche,
+)
 
-for _workflow in (services.AGREEMENT_WORKFLOW, services.TRANCHE_WORKFLOW, services.DISBURSEMENT_WORKFLOW):
+for _workflow in (services.AGREEMENT_WORKFLOW, services.TRANCHE_WORKFLOW, services.DISBURSEMENT_WORKFLOW,
+                  services.RECOVERY_WORKFLOW, services.REPAYMENT_WORKFLOW):
     register_workflow(_workflow)
 
 HUNDRED = Decimal("100")
@@ -304,6 +315,109 @@ class DisbursementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
     def amount_display(self, obj):
         return _yuan(obj.signed_amount)
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+
+# ---- 追回单 and 缴回记录 ----------------------------------------------------------------------------------------
+
+
+class RepaymentInline(ReadOnlyInline):
+    model = Repayment
+    fields = ["recorded_at", "amount_display", "voucher_no", "received_on", "state", "recorded_by", "decided_by",
+              "decided_at", "decision_note"]
+    readonly_fields = fields
+    ordering = ["recorded_at", "id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by", "decided_by")
+
+    @admin.display(description=gettext_lazy("金额（元）"))
+    def amount_display(self, obj):
+        return _yuan(obj.amount)
+
+
+@admin.register(RecoveryOrder)
+class RecoveryOrderAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = services.RECOVERY_WORKFLOW
+    list_display = ["number", "agreement_number", "organization", "rule", "due_display", "repaid_display",
+                    "outstanding_display", "due_date", "state_display", "created_at"]
+    list_filter = ["state", "rule"]
+    search_fields = ["number", "agreement__number", "agreement__project__title",
+                     "agreement__project__organization__name"]
+    ordering = ["-created_at", "-id"]
+    inlines = [RepaymentInline]
+    fieldsets = [
+        (None, {"fields": ["number", "agreement", "organization", "state_display", "rule", "reason",
+                           "credit_record"]}),
+        (gettext_lazy("金额"), {"fields": ["paid_display", "spent_display", "due_display", "repaid_display",
+                                         "outstanding_display", "due_date"]}),
+        (gettext_lazy("开具与完成"), {"fields": ["created_by", "created_at", "settled_at"]}),
+    ]
+    readonly_fields = [f for _name, opts in fieldsets for f in opts["fields"]]
+
+    def get_queryset(self, request):
+        # (a queryset with select_related already set makes the changelist ignore list_select_related)
+        return _bureau_only(request, selectors.recovery_orders_visible_to(request.user))
+
+    @admin.display(description=gettext_lazy("任务书编号"), ordering="agreement__number")
+    def agreement_number(self, obj):
+        return obj.agreement.number
+
+    @admin.display(description=gettext_lazy("承担单位"), ordering="agreement__project__organization__name")
+    def organization(self, obj):
+        return obj.agreement.project.organization.name
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+    @admin.display(description=gettext_lazy("已拨付财政资金（元）"))
+    def paid_display(self, obj):
+        return _yuan(obj.paid_at_order)
+
+    @admin.display(description=gettext_lazy("经审计已合规使用（元）"))
+    def spent_display(self, obj):
+        return _yuan(obj.spent_amount)
+
+    @admin.display(description=gettext_lazy("应追回（元）"), ordering="amount_due")
+    def due_display(self, obj):
+        return _yuan(obj.amount_due)
+
+    @admin.display(description=gettext_lazy("已追回（元）"), ordering="repaid_total")
+    def repaid_display(self, obj):
+        return _yuan(obj.repaid_total)
+
+    @admin.display(description=gettext_lazy("尚未追回（元）"))
+    def outstanding_display(self, obj):
+        return _yuan(obj.outstanding)
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = services.REPAYMENT_WORKFLOW
+    list_display = ["voucher_no", "order", "organization", "amount_display", "received_on", "state_display",
+                    "recorded_by", "decided_by", "recorded_at"]
+    list_filter = ["state"]
+    search_fields = ["voucher_no", "order__number", "order__agreement__number", "=idempotency_key"]
+    ordering = ["-recorded_at", "-id"]
+    fields = ["order", "amount_display", "voucher_no", "received_on", "idempotency_key", "state_display",
+              "recorded_by", "recorded_at", "decided_by", "decided_at", "decision_note"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return _bureau_only(request, super().get_queryset(request)).select_related(
+            "order__agreement__project__organization", "recorded_by", "decided_by")
+
+    @admin.display(description=gettext_lazy("承担单位"))
+    def organization(self, obj):
+        return obj.order.agreement.project.organization.name
+
+    @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
+    def amount_display(self, obj):
+        return _yuan(obj.amount)
 
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):

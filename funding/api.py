@@ -1,11 +1,12 @@
 """REST API for 任务书 and the money: agreements (the organisation, the bureau), the finance desk's due tranches
-and disbursements.
+and disbursements, termination (终止) and recovery orders (追回单) with their repayments.
 
 Every queryset comes from ``funding.selectors`` (scoped: another organisation's agreement is a 404, and a user who
 may see nothing — an expert — gets empty lists); every write calls the same ``funding.services`` function as the
 pages, and a refusal comes back as 400/403/409 with the reason (accounts.exceptions.api_exception_handler).
-Recording and deciding disbursements is for finance only (403 with the reason; the services check too). Money is
-in 元, as decimal strings with two places.
+Recording and deciding disbursements and repayments is for finance only (403 with the reason; the services check
+too); terminating a project and opening a recovery order is the officers' (the services refuse anybody else). Money
+is in 元, as decimal strings with two places.
 """
 
 from decimal import Decimal
@@ -24,12 +25,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.exceptions import PermissionRefused
+from accounts.models import CreditRecord
+from projects import services as project_services
 from projects.api import MONEY_SCHEMA, enum_field, error_responses, money_field
 from projects.filters import MAX_ID
 from projects.models import PerformanceTarget
 
 from . import selectors, services
-from .models import Condition, Disbursement, TaskAgreement, Tranche
+from .models import Condition, Disbursement, RecoveryOrder, Repayment, TaskAgreement, Tranche
 
 AG = TaskAgreement.State
 ZERO = Decimal("0.00")
@@ -37,6 +40,9 @@ ZERO = Decimal("0.00")
 AGREEMENT_ERRORS = error_responses(gettext_lazy("任务书不存在或无权查看"))
 DISBURSEMENT_ERRORS = error_responses(gettext_lazy("拨付记录不存在或无权查看"))
 RECORD_ERRORS = {k: v for k, v in DISBURSEMENT_ERRORS.items() if k != 404}
+RECOVERY_ERRORS = error_responses(gettext_lazy("追回单不存在或无权查看"))
+OPEN_RECOVERY_ERRORS = {k: v for k, v in RECOVERY_ERRORS.items() if k != 404}
+REPAYMENT_ERRORS = error_responses(gettext_lazy("缴回记录不存在或无权查看"))
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -94,6 +100,17 @@ class DisbursementFilter(django_filters.FilterSet):
     class Meta:
         model = Disbursement
         fields = ["state", "kind", "agreement"]
+
+
+class RecoveryFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="state", choices=RecoveryOrder.State.choices,
+                                        label=gettext_lazy("状态；open 为追回中"))
+    agreement = django_filters.NumberFilter(field_name="agreement_id", min_value=1, max_value=MAX_ID,
+                                            label=gettext_lazy("任务书 ID"))
+
+    class Meta:
+        model = RecoveryOrder
+        fields = ["state", "agreement"]
 
 
 # ---- output ---------------------------------------------------------------------------------------------------
@@ -263,6 +280,109 @@ class DueTrancheSerializer(TrancheSerializer):
         return _yuan(obj.amount - obj.paid_amount - self._pending(obj))
 
 
+class RecoveryBriefSerializer(serializers.ModelSerializer):
+    """A recovery order's figures (on a repayment: where the order stands after it)."""
+
+    state = enum_field("RecoveryState", RecoveryOrder.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    amount_due = money_field(help_text=gettext_lazy("应追回（元）"))
+    repaid_total = money_field(help_text=gettext_lazy("已追回（元，已审核的缴回）"))
+    outstanding = money_field(help_text=gettext_lazy("尚未追回（元）= 应追回 − 已追回"))
+
+    class Meta:
+        model = RecoveryOrder
+        fields = ["id", "number", "state", "state_display", "amount_due", "repaid_total", "outstanding",
+                  "due_date", "settled_at"]
+        read_only_fields = fields
+
+
+class RecoveryListSerializer(RecoveryBriefSerializer):
+    agreement = AgreementBriefSerializer(read_only=True)
+    rule = enum_field("RecoveryRule", RecoveryOrder.Rule)
+    rule_display = serializers.CharField(source="get_rule_display", read_only=True)
+    paid_at_order = money_field(help_text=gettext_lazy("开具时已拨付的财政资金（元）"))
+    spent_amount = money_field(help_text=gettext_lazy("经审计已合规使用（元）；全额追回时为0"))
+    pending = serializers.SerializerMethodField(help_text=gettext_lazy("已登记待审核的缴回（元）"))
+    credit_record = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                       help_text=gettext_lazy("同时录入的失信记录 ID"))
+    created_by = serializers.CharField(source="created_by.display_name", read_only=True,
+                                       help_text=gettext_lazy("开具人"))
+
+    class Meta(RecoveryBriefSerializer.Meta):
+        fields = ["id", "number", "agreement", "rule", "rule_display", "reason", "paid_at_order", "spent_amount",
+                  "amount_due", "repaid_total", "pending", "outstanding", "due_date", "state", "state_display",
+                  "credit_record", "created_by", "created_at", "settled_at"]
+        read_only_fields = fields
+
+    @staticmethod
+    def pending_of(obj) -> Decimal:
+        pending = getattr(obj, "pending", None)  # annotated by selectors.recovery_list
+        if pending is None and "repayments" in getattr(obj, "_prefetched_objects_cache", {}):
+            pending = sum((r.amount for r in obj.repayments.all() if r.state == Repayment.State.RECORDED), ZERO)
+        return pending or ZERO
+
+    @extend_schema_field(MONEY_SCHEMA)
+    def get_pending(self, obj):
+        return _yuan(self.pending_of(obj))
+
+
+class RepaymentRowSerializer(serializers.ModelSerializer):
+    """A repayment as it appears on its recovery order."""
+
+    state = enum_field("RepaymentState", Repayment.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    amount = money_field(help_text=gettext_lazy("缴回金额（元）"))
+    recorded_by = serializers.CharField(source="recorded_by.display_name", read_only=True,
+                                        help_text=gettext_lazy("登记人"))
+    decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True,
+                                       default=None, help_text=gettext_lazy("审核人"))
+    available_actions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("当前用户此刻可执行的操作：approve、reject"))
+
+    class Meta:
+        model = Repayment
+        fields = ["id", "amount", "voucher_no", "received_on", "idempotency_key", "state", "state_display",
+                  "recorded_by", "recorded_at", "decided_by", "decided_at", "decision_note", "available_actions"]
+        read_only_fields = fields
+
+    def get_available_actions(self, obj) -> list[str]:
+        user = _user(self)
+        if not selectors.is_finance(user) or obj.state != Repayment.State.RECORDED or obj.recorded_by_id == user.pk:
+            return []
+        return ["approve", "reject"]
+
+
+class RepaymentSerializer(RepaymentRowSerializer):
+    order = RecoveryBriefSerializer(read_only=True)
+
+    class Meta(RepaymentRowSerializer.Meta):
+        fields = [*RepaymentRowSerializer.Meta.fields, "order"]
+        read_only_fields = fields
+
+
+class RecoverySerializer(RecoveryListSerializer):
+    repayments = RepaymentRowSerializer(many=True, read_only=True)
+    open_amount = serializers.SerializerMethodField(
+        help_text=gettext_lazy("尚可登记（元）= 应追回 − 已追回 − 待审核"))
+    available_actions = serializers.SerializerMethodField(help_text=gettext_lazy("当前用户此刻可执行的操作：record"))
+
+    class Meta(RecoveryListSerializer.Meta):
+        fields = [*RecoveryListSerializer.Meta.fields, "open_amount", "repayments", "available_actions"]
+        read_only_fields = fields
+
+    def _open(self, obj) -> Decimal:
+        return obj.amount_due - obj.repaid_total - self.pending_of(obj)
+
+    @extend_schema_field(MONEY_SCHEMA)
+    def get_open_amount(self, obj):
+        return _yuan(self._open(obj))
+
+    def get_available_actions(self, obj) -> list[str]:
+        if (selectors.is_finance(_user(self)) and obj.state == RecoveryOrder.State.OPEN and self._open(obj) > 0):
+            return ["record"]
+        return []
+
+
 # ---- input ----------------------------------------------------------------------------------------------------
 
 
@@ -320,6 +440,50 @@ class ReverseInputSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                             help_text=gettext_lazy("幂等键；也可用请求头 Idempotency-Key"))
     note = serializers.CharField(max_length=500, allow_blank=True, help_text=gettext_lazy("冲正理由"))
+
+
+class TerminateInputSerializer(serializers.Serializer):
+    """终止项目：科技局业务处室填写理由，并说明是否因承担单位原因；任务书随之终止，未拨付的批次取消。"""
+
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text=gettext_lazy("终止理由"))
+    fault = serializers.BooleanField(default=False, help_text=gettext_lazy("是否因承担单位原因（过错）终止"))
+
+
+class CreditInputSerializer(serializers.Serializer):
+    """同时对承担单位录入的失信记录。"""
+
+    severity = serializers.ChoiceField(choices=CreditRecord.Severity.choices, help_text=gettext_lazy("失信程度"))
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                   help_text=gettext_lazy("失信行为；不填时使用追回理由"))
+    decision_no = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                        help_text=gettext_lazy("处理决定文号"))
+    penalty_start = serializers.DateField(required=False, allow_null=True,
+                                          help_text=gettext_lazy("惩戒开始日期；不填为今天"))
+    penalty_end = serializers.DateField(required=False, allow_null=True,
+                                        help_text=gettext_lazy("惩戒结束日期；不填表示长期"))
+
+
+class RecoveryInputSerializer(serializers.Serializer):
+    """开具追回单：已终止或验收不通过的项目，按结余（已拨付 − 经审计已合规使用）或全额追回已拨付的财政资金。"""
+
+    agreement = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=gettext_lazy("任务书 ID"))
+    rule = serializers.ChoiceField(choices=RecoveryOrder.Rule.choices, help_text=gettext_lazy("追回规则"))
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text=gettext_lazy("追回理由"))
+    due_date = serializers.DateField(help_text=gettext_lazy("缴回期限"))
+    spent_amount = input_money(required=False, allow_null=True,
+                               help_text=gettext_lazy("经审计已合规使用的财政资金（元）；按结余追回时必填"))
+    credit = CreditInputSerializer(required=False, allow_null=True,
+                                   help_text=gettext_lazy("同时录入失信记录（可选）"))
+
+
+class RepaymentInputSerializer(serializers.Serializer):
+    """登记缴回：同一幂等键重复提交只产生一条记录。"""
+
+    amount = input_money(help_text=gettext_lazy("缴回金额（元）"))
+    voucher_no = serializers.CharField(max_length=60, help_text=gettext_lazy("银行凭证号"))
+    received_on = serializers.DateField(help_text=gettext_lazy("到账日期"))
+    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                            help_text=gettext_lazy("幂等键；也可用请求头 Idempotency-Key"))
 
 
 # ---- viewsets -------------------------------------------------------------------------------------------------
@@ -413,6 +577,19 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         data = self._input(TranchesInputSerializer)
         services.set_tranches(actor=request.user, agreement_id=agreement.pk,
                               tranches=[dict(t) for t in data["tranches"]])
+        return self._respond(agreement.pk)
+
+    @_agreement_action(gettext_lazy("终止项目"),
+                       gettext_lazy("科技局业务处室终止任务书所属的项目（须填写理由，并说明是否因承担单位原因）："
+                                    "项目终止，未完成的里程碑取消，任务书终止，尚未拨付的批次取消（有待审核拨付的批次待财务审核后处理）。"
+                                    "其后可开具追回单。"),
+                       TerminateInputSerializer)
+    @action(detail=True, methods=["post"])
+    def terminate(self, request, pk=None):
+        agreement = self.get_object()
+        data = self._input(TerminateInputSerializer)
+        project_services.terminate_project(actor=request.user, project_id=agreement.project_id,
+                                           reason=data["reason"], fault=data["fault"])
         return self._respond(agreement.pk)
 
 
@@ -538,3 +715,148 @@ class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                                                  now=now)
         return self._respond(reversal.pk,
                              status.HTTP_201_CREATED if reversal.recorded_at == now else status.HTTP_200_OK)
+
+
+def _recovery_action(summary, description, request=None, responses=None, parameters=None):
+    return extend_schema(summary=summary, description=description, request=request, parameters=parameters,
+                         responses=responses or {200: RecoverySerializer, **RECOVERY_ERRORS})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("追回单列表"),
+        description=gettext_lazy("科技局（业务处室、财务、局领导）看到全部追回单；承担单位用户看到本单位的追回单；"
+                                 "专家等其他用户为空列表。新开具的在前；state=open 为追回中。"),
+    ),
+    retrieve=extend_schema(
+        summary=gettext_lazy("追回单详情"),
+        description=gettext_lazy("含缴回记录、待审核金额和尚可登记金额。"),
+        responses={200: RecoverySerializer, 404: RECOVERY_ERRORS[404]},
+    ),
+    create=extend_schema(
+        summary=gettext_lazy("开具追回单"),
+        description=gettext_lazy("科技局业务处室对已终止或验收不通过项目的任务书开具追回单：按结余追回（已拨付 − "
+                                 "经审计已合规使用）或全额追回（如因承担单位原因终止），可同时录入失信记录。"
+                                 "任务书有待审核的拨付或已有未完成的追回单时拒绝（409）。"),
+        request=RecoveryInputSerializer,
+        responses={201: RecoverySerializer, **OPEN_RECOVERY_ERRORS},
+    ),
+)
+class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+    # 追回单, scoped by selectors.recovery_orders_visible_to; officers open them, finance records the repayments.
+
+    filterset_class = RecoveryFilter
+    search_fields = []
+    ordering_fields = ["created_at", "due_date", "amount_due"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.recovery_list(self.request.user)
+
+    def get_serializer_class(self):
+        return {"list": RecoveryListSerializer, "create": RecoveryInputSerializer,
+                "repayments": RepaymentInputSerializer}.get(self.action, RecoverySerializer)
+
+    def get_object(self):
+        return selectors.recovery_for(self.request.user, _pk(self))
+
+    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        order = selectors.recovery_for(self.request.user, pk)
+        return Response(RecoverySerializer(order, context=self.get_serializer_context()).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        if not request.user.has_perm("funding.manage_agreements"):
+            raise PermissionRefused(_("只有科技局业务处室可以开具追回单。"))
+        data = self._input(RecoveryInputSerializer)
+        if not selectors.agreements_visible_to(request.user).filter(pk=data["agreement"]).exists():
+            raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+        credit = data.get("credit")
+        order = services.open_recovery(actor=request.user, agreement_id=data["agreement"], rule=data["rule"],
+                                       reason=data["reason"], due_date=data["due_date"],
+                                       spent_amount=data.get("spent_amount"),
+                                       credit=dict(credit) if credit else None)
+        return self._respond(order.pk, status.HTTP_201_CREATED)
+
+    @_recovery_action(
+        gettext_lazy("登记缴回"),
+        gettext_lazy("财务人员登记承担单位缴回的款项（金额、银行凭证号、到账日期、幂等键），待另一位财务人员审核；"
+                     "不能超过尚可登记金额。同一幂等键再次提交返回原记录（200），不会重复登记。"),
+        RepaymentInputSerializer,
+        {201: RepaymentSerializer, 200: RepaymentSerializer, **RECOVERY_ERRORS},
+        [IDEMPOTENCY_HEADER],
+    )
+    @action(detail=True, methods=["post"])
+    def repayments(self, request, pk=None):
+        order = self.get_object()
+        _require_finance_for_repayments(request.user)
+        data = self._input(RepaymentInputSerializer)
+        now = timezone.now()
+        repayment = services.record_repayment(
+            actor=request.user, order_id=order.pk, amount=data["amount"], voucher_no=data["voucher_no"],
+            received_on=data["received_on"], idempotency_key=self._idempotency_key(data), now=now)
+        # the same key again returns the first record (recorded earlier): 200, not 201
+        return _repayment_response(self, repayment.pk,
+                                   status.HTTP_201_CREATED if repayment.recorded_at == now else status.HTTP_200_OK)
+
+
+def _require_finance_for_repayments(user):
+    if not selectors.is_finance(user):
+        raise PermissionRefused(_("只有财务人员可以登记或审核缴回。"))
+
+
+def _repayments_visible_to(user):
+    return Repayment.objects.filter(order__in=selectors.recovery_orders_visible_to(user)).select_related(
+        "order", "recorded_by", "decided_by")
+
+
+def _repayment_response(view, pk, status_code=status.HTTP_200_OK) -> Response:
+    repayment = _repayments_visible_to(view.request.user).get(pk=pk)
+    return Response(RepaymentSerializer(repayment, context=view.get_serializer_context()).data, status=status_code)
+
+
+def _repayment_action(summary, description):
+    return extend_schema(summary=summary, description=description, request=DecisionSerializer,
+                         responses={200: RepaymentSerializer, **REPAYMENT_ERRORS})
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary=gettext_lazy("缴回记录详情"),
+                           responses={200: RepaymentSerializer, 404: REPAYMENT_ERRORS[404]}),
+)
+class RepaymentViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
+    # 缴回记录: seen with their order; finance alone decides them, and never the one who recorded it.
+
+    serializer_class = RepaymentSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return _repayments_visible_to(self.request.user)
+
+    def get_serializer_class(self):
+        return DecisionSerializer if self.action in ("approve", "reject") else RepaymentSerializer
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=_pk(self))
+        except Repayment.DoesNotExist:
+            raise Http404 from None
+
+    @_repayment_action(gettext_lazy("缴回审核通过"),
+                       gettext_lazy("另一位财务人员审核通过，计入已追回；已追回达到应追回金额时追回单完成。"
+                                    "登记人不能审核自己登记的缴回（403）。"))
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        repayment = self.get_object()
+        _require_finance_for_repayments(request.user)
+        data = self._input(DecisionSerializer)
+        services.approve_repayment(actor=request.user, repayment_id=repayment.pk, note=data.get("note", ""))
+        return _repayment_response(self, repayment.pk)
+
+    @_repayment_action(gettext_lazy("缴回退回"), gettext_lazy("登记有误的缴回退回，释放其金额；须填写审核意见。"))
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        repayment = self.get_object()
+        _require_finance_for_repayments(request.user)
+        data = self._input(DecisionSerializer)
+        services.reject_repayment(actor=request.user, repayment_id=repayment.pk, note=data.get("note", ""))
+        return _repayment_response(self, repayment.pk)

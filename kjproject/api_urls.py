@@ -13,7 +13,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from experts.api import ExpertViewSet, InvitationViewSet, ReviewRoundViewSet, ReviewTaskViewSet
-from funding.api import AgreementViewSet, DisbursementViewSet, DueTrancheViewSet
+from funding.api import (
+    AgreementViewSet,
+    DisbursementViewSet,
+    DueTrancheViewSet,
+    RecoveryViewSet,
+    RepaymentViewSet,
+)
 from projects.api import ApplicationViewSet, CallViewSet
 from projects.challenges.api import (
     BidViewSet,
@@ -40,6 +46,8 @@ router.register("challenge-projects", ChallengeProjectViewSet, basename="challen
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("finance/due-tranches", DueTrancheViewSet, basename="due-tranche")
 router.register("finance/disbursements", DisbursementViewSet, basename="disbursement")
+router.register("recoveries", RecoveryViewSet, basename="recovery")
+router.register("repayments", RepaymentViewSet, basename="repayment")
 
 docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api:schema", title="科技项目管理系统 API")
