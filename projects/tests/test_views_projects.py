@@ -213,10 +213,10 @@ def test_every_application_and_project_state_has_a_badge_colour():
     css = Path(settings.BASE_DIR, "static", "css", "app.css").read_text(encoding="utf-8")
     coloured = set(re.findall(r"\.kj-state-([a-z_]+)", css))
     states = set(A.values) | set(Project.State.values)
-    from funding.models import Disbursement, TaskAgreement, Tranche
+    from funding.models import Disbursement, RecoveryOrder, Repayment, TaskAgreement, Tranche
 
     for model in (Challenge, Bid, ProjectMilestone, ChallengeQuestion, ChallengeAcceptance, TaskAgreement, Tranche,
-                  Disbursement):
+                  Disbursement, RecoveryOrder, Repayment):
         states |= set(model.State.values)
     missing = states - coloured
     assert not missing, missing
