@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from accounts.roles import Role
 from projects.models import Project
 
-from .models import Disbursement, TaskAgreement, Tranche
+from .models import Disbursement, RecoveryOrder, Repayment, TaskAgreement, Tranche
 
 BUREAU_ROLES = (Role.FINANCE, Role.OFFICER, Role.SUPERVISOR)
 
@@ -165,3 +165,47 @@ def with_ledger_figures(agreements: QuerySet[TaskAgreement]) -> QuerySet[TaskAgr
 
 def disbursements_of(agreements: QuerySet[TaskAgreement]) -> QuerySet[Disbursement]:
     return Disbursement.objects.filter(agreement__in=agreements)
+
+
+# ---- 追回 (recovery orders and repayments) ---------------------------------------------------------------------
+
+
+def recovery_orders_visible_to(user) -> QuerySet[RecoveryOrder]:
+    """The bureau (finance, officers, supervisors) sees every recovery order, an organisation's users their own,
+    everybody else none."""
+    base = RecoveryOrder.objects.select_related("agreement__project__organization", "credit_record", "created_by")
+    if sees_all(user):
+        return base
+    if _active(user) and user.organization_id and (user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN)):
+        return base.filter(agreement__project__organization_id=user.organization_id)
+    return base.none()
+
+
+def recovery_list(user, *, state: str = "") -> QuerySet[RecoveryOrder]:
+    """追回单 newest first, with ``pending`` (recorded repayments awaiting approval) annotated."""
+    qs = recovery_orders_visible_to(user).annotate(
+        pending=Sum("repayments__amount", filter=Q(repayments__state=Repayment.State.RECORDED)))
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-id")
+
+
+def recovery_orders_of(user, agreement: TaskAgreement) -> list[RecoveryOrder]:
+    """The agreement's recovery orders the user may see (one query)."""
+    return list(recovery_orders_visible_to(user).filter(agreement=agreement).order_by("created_at", "id"))
+
+
+def recovery_for(user, pk) -> RecoveryOrder:
+    """One recovery order with its repayments (a fixed number of queries), or 404."""
+    qs = recovery_orders_visible_to(user).prefetch_related(
+        Prefetch("repayments", queryset=Repayment.objects.select_related("recorded_by", "decided_by").order_by(
+            "recorded_at", "id")))
+    return get_object_or_404(qs, pk=pk)
+
+
+def repayment_for_finance(user, pk) -> Repayment:
+    if not is_finance(user):
+        from django.http import Http404
+
+        raise Http404
+    return get_object_or_404(Repayment.objects.select_related("order"), pk=pk)

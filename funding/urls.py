@@ -3,7 +3,7 @@ recording, the approval queue, reversals) and the ledger."""
 
 from django.urls import path
 
-from .views import agreements, exports, finance
+from .views import agreements, exports, finance, recovery
 
 app_name = "funding"
 urlpatterns = [
@@ -14,6 +14,14 @@ urlpatterns = [
     path("agreements/<int:pk>/edit/", agreements.agreement_edit, name="agreement_edit"),
     path("agreements/<int:pk>/tranches/", agreements.agreement_tranches, name="agreement_tranches"),
     path("agreements/<int:pk>/confirm/", agreements.agreement_confirm, name="agreement_confirm"),
+    # 终止 and 追回
+    path("agreements/<int:pk>/terminate/", recovery.agreement_terminate, name="agreement_terminate"),
+    path("agreements/<int:pk>/recovery/new/", recovery.recovery_create, name="recovery_create"),
+    path("recoveries/", recovery.recovery_list, name="recoveries"),
+    path("recoveries/<int:pk>/", recovery.recovery_detail, name="recovery"),
+    path("recoveries/<int:pk>/repay/", recovery.repayment_record, name="repayment_record"),
+    path("repayments/<int:pk>/approve/", recovery.repayment_approve, name="repayment_approve"),
+    path("repayments/<int:pk>/reject/", recovery.repayment_reject, name="repayment_reject"),
     path("projects/<int:pk>/draft-agreement/", agreements.draft_for_project, name="draft"),
     # the finance desk
     path("due/", finance.due_tranches, name="due"),

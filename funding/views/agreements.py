@@ -27,7 +27,9 @@ from accounts.workflow import object_history
 
 from .. import selectors, services
 from ..forms import AgreementFilterForm, AgreementTargetFormSet, AgreementTermsForm, TrancheFormSet
-from ..models import Condition, Disbursement, TaskAgreement, Tranche
+from ..forms_recovery import TerminateForm
+from ..models import Condition, Disbursement, RecoveryOrder, TaskAgreement, Tranche
+from . import recovery
 from ._messages import _flash, _form_messages
 
 PAGE_SIZE = 20
@@ -197,6 +199,7 @@ def agreement_detail(request, pk):
     finance = selectors.is_finance(user)
     can_manage = user.has_perm(MANAGE)
     editable = _is_editable(agreement)
+    orders = selectors.recovery_orders_of(user, agreement)
     return render(request, "funding/agreements/detail.html", {
         "agreement": agreement,
         "project": agreement.project,
@@ -208,6 +211,12 @@ def agreement_detail(request, pk):
         "confirm_as": _can_confirm(user, agreement),
         "editable": editable,
         "events": _history(agreement),
+        # 终止 and 追回
+        "can_terminate": recovery.can_terminate(user, agreement),
+        "terminate_form": TerminateForm(),
+        "recovery_orders": orders,
+        "can_open_recovery": can_manage and recovery.recoverable(agreement)
+        and not any(o.state == RecoveryOrder.State.OPEN for o in orders),
     })
 
 
