@@ -19,15 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.exceptions import PermissionRefused
 from accounts.models import CreditRecord
 from projects import services as project_services
-from projects.api import MONEY_SCHEMA, enum_field, error_responses, money_field
+from projects.api import MONEY_SCHEMA, ScopedViewSet, enum_field, error_responses, money_field, pk_of, request_user
 from projects.filters import MAX_ID
 from projects.models import PerformanceTarget
 
@@ -48,21 +47,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description=gettext_lazy("幂等键（8至64位字母、数字或 . _ : -）；请求体中未填写 idempotency_key 时使用"),
 )
-
-
-def _user(serializer):
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
-
-
-def _pk(view) -> int:
-    try:
-        pk = int(view.kwargs[view.lookup_field])
-    except (TypeError, ValueError):
-        raise Http404 from None
-    if not 1 <= pk <= MAX_ID:
-        raise Http404
-    return pk
 
 
 def _yuan(value) -> str:
@@ -196,7 +180,7 @@ class DisbursementSerializer(DisbursementRowSerializer):
         read_only_fields = fields
 
     def get_available_actions(self, obj) -> list[str]:
-        user = _user(self)
+        user = request_user(self)
         if not selectors.is_finance(user):  # the role: a superuser is not a finance clerk (the services agree)
             return []
         if obj.state == Disbursement.State.RECORDED:
@@ -243,7 +227,7 @@ class AgreementSerializer(AgreementListSerializer):
         return _yuan(sum((t.amount for t in obj.tranches.all()), ZERO))
 
     def get_available_actions(self, obj) -> list[str]:
-        user = _user(self)
+        user = request_user(self)
         if not (user and user.is_authenticated) or obj.state not in TaskAgreement.EDITABLE_STATES:
             return []
         actions = []
@@ -346,7 +330,7 @@ class RepaymentRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_available_actions(self, obj) -> list[str]:
-        user = _user(self)
+        user = request_user(self)
         if not selectors.is_finance(user) or obj.state != Repayment.State.RECORDED or obj.recorded_by_id == user.pk:
             return []
         return ["approve", "reject"]
@@ -378,7 +362,7 @@ class RecoverySerializer(RecoveryListSerializer):
         return _yuan(self._open(obj))
 
     def get_available_actions(self, obj) -> list[str]:
-        if (selectors.is_finance(_user(self)) and obj.state == RecoveryOrder.State.OPEN and self._open(obj) > 0):
+        if (selectors.is_finance(request_user(self)) and obj.state == RecoveryOrder.State.OPEN and self._open(obj) > 0):
             return ["record"]
         return []
 
@@ -489,19 +473,6 @@ class RepaymentInputSerializer(serializers.Serializer):
 # ---- viewsets -------------------------------------------------------------------------------------------------
 
 
-class ScopedViewSet(viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated]
-    lookup_value_regex = r"[0-9]+"
-
-    def _input(self, serializer_class, **kwargs) -> dict:
-        serializer = serializer_class(data=self.request.data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def _idempotency_key(self, data) -> str:
-        return (data.get("idempotency_key") or "").strip() or self.request.headers.get("Idempotency-Key", "")
-
-
 def _agreement_action(summary, description, request=None):
     return extend_schema(summary=summary, description=description, request=request,
                          responses={200: AgreementSerializer, **AGREEMENT_ERRORS})
@@ -545,7 +516,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         return AgreementSerializer
 
     def get_object(self):
-        return selectors.agreement_for(self.request.user, _pk(self))
+        return selectors.agreement_for(self.request.user, pk_of(self))
 
     def _respond(self, pk) -> Response:
         agreement = selectors.agreement_for(self.request.user, pk)
@@ -647,7 +618,7 @@ class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
     def get_object(self):
         try:
-            return selectors.disbursement_list(self.request.user).get(pk=_pk(self))
+            return selectors.disbursement_list(self.request.user).get(pk=pk_of(self))
         except Disbursement.DoesNotExist:
             raise Http404 from None
 
@@ -758,7 +729,7 @@ class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                 "repayments": RepaymentInputSerializer}.get(self.action, RecoverySerializer)
 
     def get_object(self):
-        return selectors.recovery_for(self.request.user, _pk(self))
+        return selectors.recovery_for(self.request.user, pk_of(self))
 
     def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
         order = selectors.recovery_for(self.request.user, pk)
@@ -837,7 +808,7 @@ class RepaymentViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
 
     def get_object(self):
         try:
-            return self.get_queryset().get(pk=_pk(self))
+            return self.get_queryset().get(pk=pk_of(self))
         except Repayment.DoesNotExist:
             raise Http404 from None
 

@@ -20,7 +20,7 @@ from accounts.models import Organization
 
 from . import selectors, services
 from .checklists import FORMAL_REVIEW_CHECKLIST
-from .filters import ApplicationFilter, CallFilter
+from .filters import MAX_ID, ApplicationFilter, CallFilter
 from .models import (
     Application,
     Attachment,
@@ -42,6 +42,44 @@ def money_field(**kwargs) -> serializers.DecimalField:
 
 
 MONEY_SCHEMA = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=True, read_only=True)
+
+
+def request_user(serializer):
+    """The user of the request a serializer works for (None outside a request)."""
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+def pk_of(view) -> int:
+    """The id in the URL, as an int within the range ids take; 404 otherwise (never a 500 for ``/99999999999/``)."""
+    try:
+        pk = int(view.kwargs[view.lookup_field])
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not 1 <= pk <= MAX_ID:
+        raise Http404
+    return pk
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """A viewset whose rows come from a selector scoped to the user: validated input, paged lists of detail actions,
+    and the idempotency key from the body or the ``Idempotency-Key`` header."""
+
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = r"[0-9]+"
+
+    def _input(self, serializer_class, **kwargs) -> dict:
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _page(self, rows, serializer_class) -> Response:
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            serializer_class(page, many=True, context=self.get_serializer_context()).data)
+
+    def _idempotency_key(self, data) -> str:
+        return (data.get("idempotency_key") or "").strip() or self.request.headers.get("Idempotency-Key", "")
 
 
 _ENUM_FIELDS: dict[str, type] = {}

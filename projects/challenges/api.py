@@ -23,10 +23,13 @@ from accounts.models import Organization
 from projects.api import (
     OrganizationBriefSerializer,
     ReasonSerializer,
+    ScopedViewSet,
     enum_field,
     error_responses,
     money_field,
     paged_schema,
+    pk_of,
+    request_user,
 )
 from projects.filters import MAX_ID
 
@@ -64,13 +67,8 @@ NEED_QUESTION_ERRORS = error_responses(_("需求或问题不存在，或不是�
 
 
 
-def _user(serializer):
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
-
-
 def _own_org(serializer, organization_id) -> bool:
-    user = _user(serializer)
+    user = request_user(serializer)
     return bool(user and user.is_authenticated and user.organization_id
                 and user.organization_id == organization_id)
 
@@ -223,7 +221,7 @@ class ChallengeViewSet(viewsets.ReadOnlyModelViewSet):
         return ChallengeListSerializer if self.action == "list" else ChallengeDetailSerializer
 
     def get_object(self):
-        return selectors.public_challenge(_pk(self))
+        return selectors.public_challenge(pk_of(self))
 
     @extend_schema(summary=_("提问（答疑）"),
                    description=_("揭榜期内，单位用户对其他单位的榜单提问；返回本单位看到的问题。答复后公开显示在榜单上，"
@@ -345,7 +343,7 @@ class BidDetailSerializer(BidListSerializer):
         return f"{services.fiscal_share(obj.amount, obj.challenge):.2f}"
 
     def get_available_actions(self, obj) -> list[str]:
-        user = _user(self)
+        user = request_user(self)
         if not (user and user.is_authenticated and user.has_perm("projects.edit_bid_obj", obj)):
             return []
         return [t.name for t in services.BID_WORKFLOW.available(obj.state) if t.name in _BID_ACTIONS]
@@ -403,10 +401,10 @@ class NeedSerializer(ChallengeListSerializer):
     def get_questions(self, obj):
         if obj.state not in Challenge.PUBLIC_STATES:
             return []
-        return QuestionSerializer(selectors.questions_for(_user(self), obj), many=True).data
+        return QuestionSerializer(selectors.questions_for(request_user(self), obj), many=True).data
 
     def get_available_actions(self, obj) -> list[str]:
-        user = _user(self)
+        user = request_user(self)
         if not (user and user.is_authenticated):
             return []
         return [t.name for t in services.CHALLENGE_WORKFLOW.available(obj.state)
@@ -460,31 +458,6 @@ class AwardSerializer(serializers.Serializer):
     opinion = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text=_("发榜方意见"))
 
 
-def _pk(view) -> int:
-    try:
-        pk = int(view.kwargs[view.lookup_field])
-    except (TypeError, ValueError):
-        raise Http404 from None
-    if not 1 <= pk <= MAX_ID:
-        raise Http404
-    return pk
-
-
-class ScopedViewSet(viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated]
-    lookup_value_regex = r"[0-9]+"
-
-    def _input(self, serializer_class, **kwargs) -> dict:
-        serializer = serializer_class(data=self.request.data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def _page(self, rows, serializer_class) -> Response:
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(
-            serializer_class(page, many=True, context=self.get_serializer_context()).data)
-
-
 def _need_action(summary, description, request=None):
     return extend_schema(summary=summary, description=description, request=request,
                          responses={200: NeedSerializer, **NEED_ERRORS})
@@ -516,7 +489,7 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                 "partial_update": NeedInputSerializer}.get(self.action, NeedSerializer)
 
     def get_object(self):
-        return selectors.need_for_poster(self.request.user, _pk(self))
+        return selectors.need_for_poster(self.request.user, pk_of(self))
 
     def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
         need = selectors.need_for_poster(self.request.user, pk)
@@ -702,7 +675,7 @@ class BidViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
                 "partial_update": BidInputSerializer}.get(self.action, BidDetailSerializer)
 
     def get_object(self):
-        return selectors.bid_for_bidder(self.request.user, _pk(self))
+        return selectors.bid_for_bidder(self.request.user, pk_of(self))
 
     def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
         bid = selectors.bid_for_bidder(self.request.user, pk)
@@ -793,10 +766,10 @@ class OfficeChallengeSerializer(OfficeChallengeListSerializer):
 
     @extend_schema_field(OfficeQuestionSerializer(many=True))
     def get_questions(self, obj):
-        return OfficeQuestionSerializer(selectors.questions_for(_user(self), obj), many=True).data
+        return OfficeQuestionSerializer(selectors.questions_for(request_user(self), obj), many=True).data
 
     def get_available_actions(self, obj) -> list[str]:
-        user = _user(self)
+        user = request_user(self)
         if not (user and user.has_perm("projects.manage_challenges")):
             return []
         names = [t.name for t in services.CHALLENGE_WORKFLOW.available(obj.state) if t.name in _OFFICE_TRANSITIONS]
@@ -870,7 +843,7 @@ class OfficeChallengeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return OfficeChallengeListSerializer if self.action == "list" else OfficeChallengeSerializer
 
     def get_object(self):
-        return selectors.challenge_for_bureau(self.request.user, _pk(self))
+        return selectors.challenge_for_bureau(self.request.user, pk_of(self))
 
     def _respond(self, pk) -> Response:
         challenge = selectors.challenge_for_bureau(self.request.user, pk)
@@ -1146,7 +1119,7 @@ class ChallengeProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return ChallengeProjectListSerializer if self.action == "list" else ChallengeProjectSerializer
 
     def get_object(self):
-        return selectors.challenge_project_for(self.request.user, _pk(self))
+        return selectors.challenge_project_for(self.request.user, pk_of(self))
 
     def _respond(self, pk) -> Response:
         project = selectors.challenge_project_for(self.request.user, pk)
