@@ -12,6 +12,7 @@ they never exceed the fiscal amount.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,7 +22,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import MoneyField
-from projects.models import Call, Program, Project
+from projects.models import BudgetLine, Call, Program, Project
+from projects.storage import private_storage
 
 ZERO = Decimal("0.00")
 
@@ -33,6 +35,7 @@ class Condition(models.TextChoices):
     CHECKPOINT = "checkpoint", _("指定考核通过后")
     ACCEPTANCE = "acceptance", _("验收通过后")
     DATE = "date", _("指定日期")
+    VERIFIED = "verified", _("后补助核定后")
 
 
 class FundingScheme(models.Model):
@@ -43,6 +46,20 @@ class FundingScheme(models.Model):
     call = models.OneToOneField(Call, verbose_name=_("申报指南"), on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="funding_scheme")
     name = models.CharField(_("方案名称"), max_length=100)
+    #: 预算调整: what the programme delegates to the organisation (beyond it, the officer approves)
+    adjust_percent = models.DecimalField(
+        _("单位可自行调整比例（%）"), max_digits=5, decimal_places=2, default=Decimal("10.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("各科目财政资金调增或调减不超过该科目当前预算的此比例时，由承担单位自行调整并备案"))
+    adjust_equipment_up = models.BooleanField(
+        _("单位可自行调增设备费"), default=False, help_text=_("不勾选时，调增设备费一律报科技局审批"))
+    #: 后补助: the subsidy is this percentage of the verified R&D expense, capped
+    subsidy_percent = models.DecimalField(
+        _("后补助比例（%）"), max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+        help_text=_("后补助类计划：补助金额 = 核定研发费用 × 比例"))
+    subsidy_cap = MoneyField(_("后补助上限（元）"), null=True, blank=True,
+                             help_text=_("后补助类计划：单个项目补助金额上限"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -55,6 +72,13 @@ class FundingScheme(models.Model):
                                                                                 & Q(call__isnull=False)),
                 name="funding_scheme_one_scope",
             ),
+            models.CheckConstraint(condition=Q(adjust_percent__gte=0) & Q(adjust_percent__lte=100),
+                                   name="funding_scheme_adjust_percent"),
+            models.CheckConstraint(condition=Q(subsidy_percent__isnull=True)
+                                   | (Q(subsidy_percent__gt=0) & Q(subsidy_percent__lte=100)),
+                                   name="funding_scheme_subsidy_percent"),
+            models.CheckConstraint(condition=Q(subsidy_cap__isnull=True) | Q(subsidy_cap__gt=0),
+                                   name="funding_scheme_subsidy_cap_positive"),
         ]
 
     def __str__(self):
@@ -178,7 +202,7 @@ class Tranche(models.Model):
             models.UniqueConstraint(fields=["agreement", "position"], name="tranche_position_unique"),
             models.CheckConstraint(condition=Q(state__in=["planned", "due", "paid", "cancelled"]),
                                    name="tranche_state_valid"),
-            models.CheckConstraint(condition=Q(condition__in=["signing", "checkpoint", "acceptance", "date"]),
+            models.CheckConstraint(condition=Q(condition__in=["signing", "checkpoint", "acceptance", "date", "verified"]),
                                    name="tranche_condition_valid"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="tranche_amount_positive"),
             models.CheckConstraint(condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=F("amount")),
@@ -345,3 +369,133 @@ class Repayment(models.Model):
 
     def __str__(self):
         return f"{self.voucher_no} {self.amount}"
+
+
+class AgreementBudgetLine(models.Model):
+    """The agreement's budget by category (设备费, 业务费, 劳务费), copied from the application when the 任务书 is
+    drafted and changed afterwards only by 预算调整 (each adjustment keeps the before and after)."""
+
+    agreement = models.ForeignKey(TaskAgreement, verbose_name=_("任务书"), on_delete=models.PROTECT,
+                                  related_name="budget_lines")
+    category = models.CharField(_("预算科目"), max_length=20, choices=BudgetLine.Category.choices)
+    fiscal_amount = MoneyField(_("财政资金（元）"), default=ZERO)
+    self_amount = MoneyField(_("自筹资金（元）"), default=ZERO)
+
+    class Meta:
+        verbose_name = _("任务书预算")
+        verbose_name_plural = _("任务书预算")
+        ordering = ["agreement", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "category"], name="agreement_budget_unique_category"),
+            models.CheckConstraint(condition=Q(fiscal_amount__gte=0) & Q(self_amount__gte=0),
+                                   name="agreement_budget_nonnegative"),
+            models.CheckConstraint(condition=Q(category__in=["equipment", "business", "labour"]),
+                                   name="agreement_budget_category_valid"),
+        ]
+
+    def __str__(self):
+        return self.get_category_display()
+
+
+class BudgetAdjustment(models.Model):
+    """预算调整: the organisation moves amounts between categories (the totals stay). Within what the programme
+    delegates it takes effect at once (备案); beyond it the officer approves or rejects."""
+
+    class State(models.TextChoices):
+        RECORDED = "recorded", _("已备案")
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("不予批准")
+
+    agreement = models.ForeignKey(TaskAgreement, verbose_name=_("任务书"), on_delete=models.PROTECT,
+                                  related_name="budget_adjustments")
+    number = models.CharField(_("调整单编号"), max_length=60, unique=True)
+    #: [{"category", "fiscal_before", "fiscal_after", "self_before", "self_after"}] (元 as strings)
+    changes = models.JSONField(_("调整明细"), default=list)
+    reason = models.TextField(_("调整理由"))
+    within_delegation = models.BooleanField(_("在单位自主调整权限内"), default=False)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT,
+                                     related_name="+")
+    requested_at = models.DateTimeField(_("申请时间"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审批人"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("预算调整")
+        verbose_name_plural = _("预算调整")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["recorded", "pending", "approved", "rejected"]),
+                                   name="budget_adjustment_state_valid"),
+            # one adjustment awaiting the officer at a time: the next is measured against the budget it leaves
+            models.UniqueConstraint(fields=["agreement"], condition=Q(state="pending"),
+                                    name="budget_adjustment_one_pending",
+                                    violation_error_message=_("该任务书已有待审批的预算调整。")),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+def subsidy_audit_path(instance, filename):
+    return f"subsidies/{instance.agreement_id}/{uuid.uuid4().hex}"
+
+
+class PostSubsidyClaim(models.Model):
+    """后补助核定: the organisation claims its R&D expense with the 专项审计报告; the bureau verifies the expense; the
+    subsidy is the programme's percentage of the verified expense, capped (by the programme and by the grant), and
+    paid once: the agreement's single tranche takes that amount and becomes due."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("待核定")
+        RETURNED = "returned", _("退回补正")
+        VERIFIED = "verified", _("已核定")
+
+    agreement = models.OneToOneField(TaskAgreement, verbose_name=_("任务书"), on_delete=models.PROTECT,
+                                     related_name="subsidy_claim")
+    claimed_expense = MoneyField(_("申报研发费用（元）"))
+    audit_report = models.FileField(_("专项审计报告"), upload_to=subsidy_audit_path, storage=private_storage,
+                                    max_length=255)
+    audit_report_name = models.CharField(_("原文件名"), max_length=255)
+    audit_report_sha256 = models.CharField(_("SHA-256"), max_length=64)
+    note = models.TextField(_("说明"), blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申报人"), on_delete=models.PROTECT,
+                                     related_name="+")
+    submitted_at = models.DateTimeField(_("申报时间"))
+    verified_expense = MoneyField(_("核定研发费用（元）"), null=True, blank=True)
+    percent = models.DecimalField(_("补助比例（%）"), max_digits=5, decimal_places=2, null=True, blank=True)
+    cap = MoneyField(_("补助上限（元）"), null=True, blank=True)
+    subsidy_amount = MoneyField(_("核定补助金额（元）"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("核定人"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("核定时间"), null=True, blank=True)
+    decision_note = models.TextField(_("核定意见"), blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("后补助核定")
+        verbose_name_plural = _("后补助核定")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["submitted", "returned", "verified"]),
+                                   name="subsidy_claim_state_valid"),
+            models.CheckConstraint(condition=Q(claimed_expense__gt=0), name="subsidy_claim_expense_positive"),
+            models.CheckConstraint(
+                condition=~Q(state="verified") | (Q(verified_expense__isnull=False) & Q(subsidy_amount__gt=0)
+                                                  & Q(percent__isnull=False)),
+                name="subsidy_claim_verified_complete"),
+            models.CheckConstraint(condition=Q(verified_expense__isnull=True)
+                                   | Q(verified_expense__lte=F("claimed_expense")),
+                                   name="subsidy_claim_verified_within_claim",
+                                   violation_error_message=_("核定研发费用不得超过申报研发费用。")),
+            models.CheckConstraint(condition=Q(subsidy_amount__isnull=True) | Q(cap__isnull=True)
+                                   | Q(subsidy_amount__lte=F("cap")),
+                                   name="subsidy_claim_within_cap"),
+        ]
+
+    def __str__(self):
+        return _("后补助核定 %(a)s") % {"a": self.agreement.number}

@@ -496,6 +496,7 @@ class Project(models.Model):
         TERMINATED = "terminated", _("已终止")
         COMPLETED = "completed", _("验收通过")
         FAILED = "failed", _("验收不通过")
+        CLOSED = "closed", _("已结题")
 
     application = models.OneToOneField(
         Application, verbose_name=_("申报书"), on_delete=models.PROTECT, related_name="project", null=True, blank=True
@@ -539,7 +540,7 @@ class Project(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(granted_amount__gt=0), name="project_granted_positive"),
             models.CheckConstraint(
-                condition=Q(state__in=["established", "terminated", "completed", "failed"]),
+                condition=Q(state__in=["established", "terminated", "completed", "failed", "closed"]),
                 name="project_state_valid",
             ),
             # from exactly one source: an application (with its call) or a winning bid (with its challenge)
@@ -574,3 +575,10 @@ from .challenges.models import (  # noqa: E402, F401  (the 揭榜挂帅 models l
     ProjectMilestone,
 )
 
+from .checkpoints.models import (  # noqa: E402, F401  (the 中期/验收/延期 models live in their own module)
+    AcceptanceReport,
+    CheckpointAttachment,
+    CheckpointAttachmentKind,
+    ExtensionRequest,
+    MidtermReport,
+)
