@@ -46,3 +46,8 @@ class MessageKind(models.TextChoices):
     TRANCHE_DUE = "tranche_due", _("拨款达到拨付条件")
     DISBURSEMENT_RECORDED = "disbursement_recorded", _("拨付待审核")
     DISBURSEMENT_DECIDED = "disbursement_decided", _("拨付审核结果")
+    CHECKPOINT_REQUESTED = "checkpoint_requested", _("中期检查通知")
+    CHECKPOINT_SUBMITTED = "checkpoint_submitted", _("考核材料待评审")
+    CHECKPOINT_CONCLUDED = "checkpoint_concluded", _("考核结论")
+    EXTENSION_REQUESTED = "extension_requested", _("延期申请待审批")
+    EXTENSION_DECIDED = "extension_decided", _("延期申请审批结果")
