@@ -51,3 +51,7 @@ class MessageKind(models.TextChoices):
     CHECKPOINT_CONCLUDED = "checkpoint_concluded", _("考核结论")
     EXTENSION_REQUESTED = "extension_requested", _("延期申请待审批")
     EXTENSION_DECIDED = "extension_decided", _("延期申请审批结果")
+    BUDGET_ADJUSTMENT_PENDING = "budget_adjustment_pending", _("预算调整待审批")
+    BUDGET_ADJUSTMENT_DECIDED = "budget_adjustment_decided", _("预算调整审批结果")
+    SUBSIDY_CLAIM_SUBMITTED = "subsidy_claim_submitted", _("后补助待核定")
+    SUBSIDY_CLAIM_DECIDED = "subsidy_claim_decided", _("后补助核定结果")
