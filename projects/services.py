@@ -23,6 +23,7 @@ from activity.messaging import MessageKind
 from activity.services import notify
 
 from .checklists import FORMAL_REVIEW_CHECKLIST
+from .checkpoints.services import cancel_open_checkpoints
 from .models import (
     Application,
     ApplicationVersion,
@@ -1207,7 +1208,9 @@ def terminate_project(*, actor: User, project_id: int, reason: str, fault: bool 
 
     def after(locked, from_state):
         cancel_open_milestones(locked, actor=actor, reason=reason)
-        project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason.strip(), fault=fault)
+        cancel_open_checkpoints(locked, actor=actor, reason=reason)
+        project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason.strip(), fault=fault,
+                                recover=False, spent_fiscal=None, outcome="terminated")
         notify(
             [*org_admins_of(locked.organization_id)], kind=MessageKind.PROJECT_STOPPED,
             title=_("项目终止：%(p)s") % {"p": locked.number},

@@ -11,9 +11,13 @@ project_established(sender=Project, project, actor)
 checkpoint_passed(sender=Project, project, checkpoint, actor)
     A checkpoint of the project passed: ``milestone:N`` (a 揭榜 milestone), ``midterm``, or ``acceptance``; sent
     inside the transaction that concluded it. funding makes the tranches waiting for it due.
-project_terminated(sender=Project, project, actor, reason, fault)
-    A project ended early: terminated by the bureau (``fault``: through the organisation's fault) or a 赛马制 team
-    stopped. Sent inside the transaction. funding ends the 任务书 and cancels the tranches not yet paid.
+project_terminated(sender=Project, project, actor, reason, fault, recover, spent_fiscal, outcome)
+    A project ended without passing: terminated by the bureau (``outcome`` "terminated"; ``fault``: through the
+    organisation's fault), a 赛马制 team stopped ("stopped"), or a checkpoint concluded against it ("midterm_failed",
+    "failed" for 验收不通过, "closed" for 结题). Sent inside the transaction. funding ends the 任务书 and cancels the
+    tranches not yet paid; with ``recover`` it also opens the recovery order at once: all the fiscal funds paid when
+    ``fault``, else what was paid less ``spent_fiscal`` (the fiscal spending the organisation's report declared).
+    ``recover``, ``spent_fiscal`` and ``outcome`` may be absent (older senders): treat as False, None, "terminated".
 """
 
 from django.dispatch import Signal

@@ -29,5 +29,6 @@ PROJECT_WORKFLOW = Workflow(
         T("terminate", [P.ESTABLISHED], P.TERMINATED, gettext_lazy("终止项目"), needs_reason=True),
         T("complete", [P.ESTABLISHED], P.COMPLETED, gettext_lazy("验收通过")),
         T("fail_acceptance", [P.ESTABLISHED], P.FAILED, gettext_lazy("验收不通过"), needs_reason=True),
+        T("close", [P.ESTABLISHED], P.CLOSED, gettext_lazy("结题"), needs_reason=True),
     ],
 )

@@ -1380,7 +1380,8 @@ def stop_project(*, actor: User, project_id: int, milestone_id: int, reason: str
 
         def after(locked, from_state):
             cancel_open_milestones(locked, actor=actor, reason=reason)
-            project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason.strip(), fault=False)
+            project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason.strip(), fault=False,
+                                    recover=False, spent_fiscal=None, outcome="stopped")
             _notify(_org_users(locked.organization_id), MessageKind.PROJECT_STOPPED,
                     _("项目终止：%(p)s") % {"p": locked.number},
                     _("项目《%(t)s》在赛马制里程碑考核中未能继续，已终止。理由：%(r)s") % {"t": locked.title, "r": reason.strip()},
