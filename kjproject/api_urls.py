@@ -28,6 +28,7 @@ from projects.challenges.api import (
     NeedViewSet,
     OfficeChallengeViewSet,
 )
+from projects.checkpoints.api import AcceptanceViewSet, ExtensionViewSet, MidtermViewSet
 
 app_name = "api"
 
@@ -43,6 +44,9 @@ router.register("my/needs", NeedViewSet, basename="my-need")
 router.register("my/bids", BidViewSet, basename="my-bid")
 router.register("office/challenges", OfficeChallengeViewSet, basename="office-challenge")
 router.register("challenge-projects", ChallengeProjectViewSet, basename="challenge-project")
+router.register("midterms", MidtermViewSet, basename="midterm")
+router.register("acceptances", AcceptanceViewSet, basename="acceptance")
+router.register("extensions", ExtensionViewSet, basename="extension")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("finance/due-tranches", DueTrancheViewSet, basename="due-tranche")
 router.register("finance/disbursements", DisbursementViewSet, basename="disbursement")
