@@ -470,7 +470,7 @@ def _check_conclusion(report, name: str) -> None:
         raise TransitionRefused(_("专家评审尚未完成，请先组织专家评审。"))
     if name == "rectify" and report.attempt > 1:
         raise TransitionRefused(_("整改只能安排一次，请给出最终结论。"))
-    if name == "pass" and report.attempt > 1:
+    if name == "pass" and report.attempt > 1 and isinstance(report, AcceptanceReport):
         raise TransitionRefused(_("整改后的材料请选择“整改后通过”。"))
     if name == "pass_rectified" and report.attempt == 1:
         raise TransitionRefused(_("只有整改后再次提交的材料可以“整改后通过”。"))
