@@ -200,7 +200,7 @@ def ranking_xlsx(rnd: ReviewRound) -> bytes:
     """The round's ranking (``selectors.ranking``, two queries) as one sheet, with a header block naming the
     round, the call, the aggregation method, the call budget and the export time."""
     rows = selectors.ranking(rnd)
-    budget = rnd.call.total_budget if rnd.call_id else None
+    budget = selectors.ranking_budget(rnd)
     wb = Workbook()
     ws = wb.active
     ws.title = _("评审排名")

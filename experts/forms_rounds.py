@@ -14,7 +14,14 @@ from accounts.forms import BootstrapMixin
 from projects.models import Call, Challenge
 
 from .models import Draw, ReviewRound
-from .services.rounds import CHALLENGE_RUBRICS, DEFAULT_RUBRIC, LIVE_FIELDS, ROUND_FIELDS, validate_deadline
+from .services.rounds import (
+    CHALLENGE_RUBRICS,
+    CHECKPOINT_RUBRICS,
+    DEFAULT_RUBRIC,
+    LIVE_FIELDS,
+    ROUND_FIELDS,
+    validate_deadline,
+)
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 MAX_SEED = 2**63 - 1
@@ -88,7 +95,7 @@ class ChallengeRoundCreateForm(RoundFieldsForm):
     service says clearly why one in another state is refused."""
 
     kind = forms.ChoiceField(choices=[(k, label) for k, label in ReviewRound.Kind.choices
-                                      if k != ReviewRound.Kind.APPLICATION], widget=forms.HiddenInput)
+                                      if k in ReviewRound.CHALLENGE_KINDS], widget=forms.HiddenInput)
     challenge = forms.ModelChoiceField(label=_("揭榜挂帅项目"), queryset=Challenge.objects.none(),
                                        empty_label=_("请选择榜单"))
 
@@ -135,7 +142,7 @@ CriterionFormSet = forms.formset_factory(CriterionForm, extra=0, can_delete=True
 
 
 def default_rubric_initial(kind: str = ReviewRound.Kind.APPLICATION) -> list[dict]:
-    rubric = CHALLENGE_RUBRICS.get(kind, DEFAULT_RUBRIC)
+    rubric = CHALLENGE_RUBRICS.get(kind) or CHECKPOINT_RUBRICS.get(kind) or DEFAULT_RUBRIC
     return [{"name": str(n), "description": str(d), "max_score": m} for n, d, m in rubric]
 
 

@@ -149,13 +149,23 @@ class DeclaredRelation(models.Model):
 
 
 class ReviewRound(models.Model):
-    """评审轮次: one review of a set of items (a call's accepted applications, later bids or checkpoints)."""
+    """评审轮次: one review of a set of items: a call's accepted applications, the 中期报告 or 验收申请 of the call's
+    projects, or for a 揭榜 challenge its need, bids or reported milestones."""
 
     class Kind(models.TextChoices):
         APPLICATION = "application", _("申报书评审")
         NEED = "need", _("揭榜需求论证")
         BID = "bid", _("揭榜方案评审")
         MILESTONE = "milestone", _("揭榜项目里程碑考核")
+        MIDTERM = "midterm", _("中期检查评审")
+        ACCEPTANCE = "acceptance", _("验收评审")
+
+    #: kinds organised for a call (the call's applications, or its projects' checkpoint reports)
+    CALL_KINDS = (Kind.APPLICATION, Kind.MIDTERM, Kind.ACCEPTANCE)
+    #: kinds that review a project's 中期报告 or 验收申请 (the score goes back to the report when the round closes)
+    CHECKPOINT_KINDS = (Kind.MIDTERM, Kind.ACCEPTANCE)
+    #: kinds organised for a 揭榜挂帅 challenge
+    CHALLENGE_KINDS = (Kind.NEED, Kind.BID, Kind.MILESTONE)
 
     class State(models.TextChoices):
         DRAFT = "draft", _("筹备中")
@@ -215,12 +225,15 @@ class ReviewRound(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(state__in=["draft", "reviewing", "closed"]),
                                    name="round_state_valid"),
-            models.CheckConstraint(condition=Q(kind__in=["application", "need", "bid", "milestone"]),
-                                   name="round_kind_valid"),
-            # an application round belongs to a call; the 揭榜 rounds to a challenge
+            models.CheckConstraint(
+                condition=Q(kind__in=["application", "need", "bid", "milestone", "midterm", "acceptance"]),
+                name="round_kind_valid"),
+            # an application round belongs to a call, and so do the rounds of its projects' 中期检查 and 验收;
+            # the 揭榜 rounds belong to a challenge
             models.CheckConstraint(
                 condition=(Q(kind="application") & Q(challenge__isnull=True))
-                | (~Q(kind="application") & Q(challenge__isnull=False) & Q(call__isnull=True)),
+                | (Q(kind__in=["midterm", "acceptance"]) & Q(call__isnull=False) & Q(challenge__isnull=True))
+                | (Q(kind__in=["need", "bid", "milestone"]) & Q(challenge__isnull=False) & Q(call__isnull=True)),
                 name="round_scope_matches_kind",
             ),
             models.CheckConstraint(condition=Q(aggregation__in=["mean", "trimmed_mean", "median"]),
@@ -456,11 +469,13 @@ class Review(models.Model):
         REVISE = "revise", _("修改后立项")
         REJECT = "reject", _("不同意立项")
 
-    #: what the three recommendations say in the 揭榜 rounds (the stored values are the same)
+    #: what the three recommendations say in the 揭榜 and checkpoint rounds (the stored values are the same)
     KIND_LABELS = {
         "need": {"fund": _("同意发榜"), "revise": _("修改后发榜"), "reject": _("不同意发榜")},
         "bid": {"fund": _("建议入选"), "revise": _("可考虑入选"), "reject": _("不建议入选")},
         "milestone": {"fund": _("同意通过"), "revise": _("整改后通过"), "reject": _("不同意通过")},
+        "midterm": {"fund": _("建议通过"), "revise": _("建议限期整改"), "reject": _("建议不通过")},
+        "acceptance": {"fund": _("建议通过验收"), "revise": _("建议限期整改"), "reject": _("建议不通过验收")},
     }
 
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="review")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.validators import normalize_id_number
 from projects.models import (
+    AcceptanceReport,
     Application,
     Attachment,
     AttachmentKind,
@@ -26,6 +27,8 @@ from projects.models import (
     BidPartner,
     Challenge,
     ChallengeTarget,
+    CheckpointAttachment,
+    MidtermReport,
     Partner,
     PerformanceTarget,
     ProjectMilestone,
@@ -152,18 +155,35 @@ def _milestone_material(assignment: Assignment) -> QuerySet[ProjectMilestone]:
         _targets_prefetch("project__challenge__targets"))
 
 
+def checkpoint_attachments() -> QuerySet[CheckpointAttachment]:
+    """The files of a 中期报告 or 验收申请 an assigned expert may open: those not removed. In a blind round too:
+    they are the material under review (the page shows them under a neutral name, not the uploaded one)."""
+    return CheckpointAttachment.objects.filter(removed_at__isnull=True).order_by("kind", "id")
+
+
+def _checkpoint_material(model):
+    def material(assignment: Assignment):
+        """中期检查 / 验收评审: the report with its project (and the call), its files."""
+        return model.objects.select_related("project__organization", "project__call__program").prefetch_related(
+            Prefetch("attachments", queryset=checkpoint_attachments(), to_attr="review_attachments"))
+
+    return material
+
+
 #: per round kind: the subject's model and the queryset of what the review page shows
 REVIEW_MATERIAL = {
     ReviewRound.Kind.APPLICATION: (Application, _application_material),
     ReviewRound.Kind.NEED: (Challenge, _need_material),
     ReviewRound.Kind.BID: (Bid, _bid_material),
     ReviewRound.Kind.MILESTONE: (ProjectMilestone, _milestone_material),
+    ReviewRound.Kind.MIDTERM: (MidtermReport, _checkpoint_material(MidtermReport)),
+    ReviewRound.Kind.ACCEPTANCE: (AcceptanceReport, _checkpoint_material(AcceptanceReport)),
 }
 
 
 def review_material(assignment: Assignment):
     """What an accepted (or submitted) assignment reviews, by the round's kind: the Application, the Challenge
-    (需求论证), the Bid (方案评审) or the ProjectMilestone (里程碑考核), with everything the review page shows, in a
+    (需求论证), the Bid (方案评审), the ProjectMilestone (里程碑考核), the MidtermReport or the AcceptanceReport, with everything the review page shows, in a
     fixed number of queries. Call with an assignment from ``review_task_for_expert`` only."""
     if assignment.state not in (AS.ACCEPTED, AS.SUBMITTED):
         raise Http404
@@ -185,6 +205,24 @@ def review_attachment_for_expert(user, assignment_id, attachment_id) -> tuple[As
     try:
         attachment = review_attachments(assignment).get(pk=attachment_id, application_id=assignment.item.subject_id)
     except (Attachment.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+    return assignment, attachment
+
+
+def checkpoint_attachment_for_expert(user, assignment_id, attachment_id) -> tuple[Assignment, CheckpointAttachment]:
+    """One file of the 中期报告 or 验收申请 of the user's accepted (or submitted) assignment (404 otherwise: not
+    theirs, not accepted, not a checkpoint round, another report's file, or removed)."""
+    assignment = review_task_for_expert(user, assignment_id)
+    kind = assignment.round.kind
+    if kind not in ReviewRound.CHECKPOINT_KINDS:
+        raise Http404
+    model = REVIEW_MATERIAL[kind][0]
+    if assignment.item.subject_type_id != ContentType.objects.get_for_model(model).pk:
+        raise Http404
+    report_field = "midterm_id" if kind == ReviewRound.Kind.MIDTERM else "acceptance_id"
+    try:
+        attachment = checkpoint_attachments().get(pk=attachment_id, **{report_field: assignment.item.subject_id})
+    except (CheckpointAttachment.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
     return assignment, attachment
 
@@ -330,7 +368,7 @@ def ranking(rnd: ReviewRound) -> list[RankingRow]:
         return result.score is not None and result.count >= MIN_REVIEWS
 
     scored.sort(key=lambda p: (p[1].score is None, not ranked(p[1]), -(p[1].score or 0), p[1].std_dev, p[0].pk))
-    budget = rnd.call.total_budget if rnd.call_id else None
+    budget = ranking_budget(rnd)
     rows, cumulative, rank = [], Decimal("0.00"), 0
     for item, result in scored:
         is_ranked = ranked(result)
@@ -348,6 +386,14 @@ def ranking(rnd: ReviewRound) -> list[RankingRow]:
             deviations=[(names[eid], *vals) for eid, vals in result.deviations.items()],
         ))
     return rows
+
+
+def ranking_budget(rnd: ReviewRound) -> Decimal | None:
+    """The budget a ranking is measured against: the call's for an application round; none for the others (a
+    checkpoint round scores projects already funded; a 揭榜 round belongs to no call)."""
+    if rnd.kind == ReviewRound.Kind.APPLICATION and rnd.call_id:
+        return rnd.call.total_budget
+    return None
 
 
 def item_scores(rnd: ReviewRound) -> dict[int, tuple[Decimal | None, int]]:

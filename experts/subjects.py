@@ -1,6 +1,7 @@
 """What a review round needs to know about the thing it reviews.
 
-A round reviews *subjects*: applications, 揭榜 needs (论证), 揭榜 bids and the milestones of 揭榜 projects. Each
+A round reviews *subjects*: applications, the 中期报告 and 验收申请 of the projects established from them, 揭榜 needs
+(论证), 揭榜 bids and the milestones of 揭榜 projects. Each
 kind registers a ``SubjectAdapter`` that turns one subject into a ``SubjectProfile`` (who is behind it, for the
 conflict rules; its discipline and keywords, for matching), says which subjects a round of that kind takes in
 (``eligible(rnd)``), and hands the round's aggregated scores back to the subject's app when the round closes
@@ -19,14 +20,18 @@ from django.utils import timezone
 
 from accounts.validators import normalize_credit_code, normalize_id_number
 from projects.challenges import services as challenge_services
+from projects.checkpoints import services as checkpoint_services
 from projects.models import (
+    AcceptanceReport,
     Application,
     AvoidanceRequest,
     Bid,
     BidMember,
     BidPartner,
     Challenge,
+    MidtermReport,
     Partner,
+    Project,
     ProjectMilestone,
     TeamMember,
 )
@@ -225,11 +230,59 @@ class MilestoneSubjects:
         challenge_services.record_milestone_expert_scores(scores=results)
 
 
+class CheckpointSubjects:
+    """中期检查 / 验收 by experts: the submitted reports (first submission, not yet scored) of the running projects
+    of the round's call. Who is behind a report is who was behind the project's application (the organisation,
+    its partners, the team, the experts it asked to avoid): the conflict rules apply as they did at 立项."""
+
+    model: type[MidtermReport] | type[AcceptanceReport]
+    report_kind: str
+
+    def eligible(self, rnd) -> QuerySet:
+        return self.model.objects.filter(
+            project__call_id=rnd.call_id, project__application__isnull=False,
+            project__state=Project.State.ESTABLISHED, state=self.model.State.SUBMITTED, attempt=1,
+            expert_score__isnull=True,
+        ).order_by("id")
+
+    def profiles(self, ids: Iterable[int]) -> dict[int, SubjectProfile]:
+        reports = list(self.model.objects.select_related("project").filter(pk__in=list(ids)))
+        apps = ApplicationSubjects()
+        by_app = {a.pk: a for a in apps.queryset().filter(pk__in=[r.project.application_id for r in reports])}
+        out = {}
+        for report in reports:
+            project = report.project
+            prof = apps.profile(by_app[project.application_id])
+            prof.subject_id, prof.number, prof.title = report.pk, project.number, project.title
+            prof.requested_amount = project.granted_amount
+            out[report.pk] = prof
+        return out
+
+    def record_results(self, rnd, results) -> None:
+        checkpoint_services.record_expert_scores(report_kind=self.report_kind, scores=results)
+
+
+class MidtermSubjects(CheckpointSubjects):
+    """中期检查评审: the submitted 中期报告 of the call's projects."""
+
+    model = MidtermReport
+    report_kind = "midterm"
+
+
+class AcceptanceSubjects(CheckpointSubjects):
+    """验收评审: the submitted 验收申请 of the call's projects."""
+
+    model = AcceptanceReport
+    report_kind = "acceptance"
+
+
 ADAPTERS = {
     "application": ApplicationSubjects(),
     "need": NeedSubjects(),
     "bid": BidSubjects(),
     "milestone": MilestoneSubjects(),
+    "midterm": MidtermSubjects(),
+    "acceptance": AcceptanceSubjects(),
 }
 
 

@@ -16,5 +16,7 @@ urlpatterns = [
     path("invitations/<int:pk>/", expert.invitation_detail, name="invitation"),
     path("tasks/<int:pk>/", expert.review, name="review"),
     path("tasks/<int:pk>/attachments/<int:attachment_pk>/", expert.review_attachment, name="review_attachment"),
+    path("tasks/<int:pk>/report-files/<int:attachment_pk>/", expert.review_checkpoint_attachment,
+         name="review_checkpoint_attachment"),
     path("history/", expert.history, name="history"),
 ]

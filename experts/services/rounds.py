@@ -80,6 +80,21 @@ CHALLENGE_RUBRICS = {
     ),
 }
 
+CHECKPOINT_RUBRICS = {
+    ReviewRound.Kind.MIDTERM: (
+        (gettext_lazy("绩效指标进展"), gettext_lazy("各项考核指标按任务书进度推进，阶段成果真实"), Decimal("40")),
+        (gettext_lazy("研究进度与计划执行"), gettext_lazy("研究内容和进度符合任务书安排，后续计划可行"), Decimal("25")),
+        (gettext_lazy("经费使用与管理"), gettext_lazy("支出与预算科目相符，进度匹配，管理规范"), Decimal("20")),
+        (gettext_lazy("组织管理与条件保障"), gettext_lazy("团队稳定，配套条件和自筹资金落实"), Decimal("15")),
+    ),
+    ReviewRound.Kind.ACCEPTANCE: (
+        (gettext_lazy("考核指标完成情况"), gettext_lazy("任务书各项考核指标逐项完成，佐证材料充分"), Decimal("45")),
+        (gettext_lazy("成果水平与效益"), gettext_lazy("成果的技术水平、知识产权、应用和经济社会效益"), Decimal("25")),
+        (gettext_lazy("经费使用规范性"), gettext_lazy("决算与预算相符，专项审计意见无重大问题"), Decimal("20")),
+        (gettext_lazy("资料完整性"), gettext_lazy("总结报告、决算报告、审计报告等验收材料齐全规范"), Decimal("10")),
+    ),
+}
+
 #: a deadline outside these years is a typing error (and one in year 1, Beijing time, falls before the first
 #: instant the database can store in UTC)
 DEADLINE_YEARS = (2000, 2999)
@@ -106,16 +121,23 @@ def _clean(rnd: ReviewRound) -> None:
 
 def create_round(*, actor, call_id: int | None = None, data: dict, criteria: list[dict] | None = None,
                  challenge_id: int | None = None, kind: str = ReviewRound.Kind.APPLICATION) -> ReviewRound:
-    """A round for a call's accepted applications, or (``challenge_id`` with a 揭榜 ``kind``) for a challenge's
-    need, bids or reported milestones; with the kind's default rubric unless one is given."""
+    """A round for a call's accepted applications or (``midterm``, ``acceptance``) for the submitted 中期报告 or
+    验收申请 of the call's projects, or (``challenge_id`` with a 揭榜 ``kind``) for a challenge's need, bids or
+    reported milestones; with the kind's default rubric unless one is given."""
     require_bureau(actor)
-    if kind == ReviewRound.Kind.APPLICATION:
+    if kind in ReviewRound.CALL_KINDS:
         if call_id is None:
             raise InvalidInput(_("请选择申报指南。"))
         call = Call.objects.get(pk=call_id)
         rnd = ReviewRound(call=call, created_by=actor, kind=kind)
-        default_name = _("%(call)s 专家评审") % {"call": call.title}
-    elif kind in ReviewRound.Kind.values:
+        if kind == ReviewRound.Kind.APPLICATION:
+            default_name = _("%(call)s 专家评审") % {"call": call.title}
+        else:
+            default_name = _("%(call)s %(kind)s") % {"call": call.title, "kind": ReviewRound.Kind(kind).label}
+            if criteria is None:
+                criteria = [{"name": str(n), "description": str(d), "max_score": m}
+                            for n, d, m in CHECKPOINT_RUBRICS[kind]]
+    elif kind in ReviewRound.CHALLENGE_KINDS:
         if challenge_id is None:
             raise InvalidInput(_("请选择揭榜挂帅项目。"))
         challenge = Challenge.objects.get(pk=challenge_id)
@@ -227,8 +249,9 @@ def panel_name(prefix: str) -> str:
 
 
 def add_items(*, actor, round_id: int) -> int:
-    """Take in every subject the round's kind accepts (a call's accepted applications) not yet in it, each
-    in the panel of its first-level discipline. Returns how many were added."""
+    """Take in every subject the round's kind accepts (a call's accepted applications, its projects' submitted
+    checkpoint reports, a challenge's need, bids or reported milestones) not yet in it, each in the panel of its
+    first-level discipline. Returns how many were added."""
     require_bureau(actor)
     with transaction.atomic():
         rnd = ReviewRound.objects.select_for_update(of=("self",)).select_related("call").get(pk=round_id)
@@ -239,9 +262,12 @@ def add_items(*, actor, round_id: int) -> int:
         have = set(rnd.items.values_list("subject_id", flat=True))
         # an application is reviewed in one round: one already in another round (open or closed) stays there,
         # so approving one round's 立项 list never decides an application another round is still ranking
-        busy = set(
-            ReviewItem.objects.filter(subject_type=ct).exclude(round=rnd).values_list("subject_id", flat=True)
-        )
+        others = ReviewItem.objects.filter(subject_type=ct).exclude(round=rnd)
+        if rnd.kind in ReviewRound.CHECKPOINT_KINDS:
+            # a report is scored once (the adapter takes only unscored ones): one left without a score by a
+            # round that closed without reviews may go into another round
+            others = others.exclude(round__state=R.CLOSED)
+        busy = set(others.values_list("subject_id", flat=True))
         ids = [pk for pk in adapter.eligible(rnd).values_list("id", flat=True) if pk not in have | busy]
         profiles = adapter.profiles(ids)
         panels = {p.discipline_prefix: p for p in rnd.panels.all()}

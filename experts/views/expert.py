@@ -4,11 +4,12 @@ Every object comes from a selector scoped to the user (experts.selectors): an in
 user's, or an application whose invitation the user has not accepted, is a 404. Every write goes through
 experts.services; a DomainError becomes a form error or a message and changes nothing.
 
-The review page shows what the round's kind reviews: an application, or for 揭榜挂帅 a need, a bid or a project's
-milestone (``selectors.review_material``); a blind round hides whoever is behind it.
+The review page shows what the round's kind reviews: an application, a project's 中期报告 or 验收申请, or for 揭榜挂帅
+a need, a bid or a project's milestone (``selectors.review_material``); a blind round hides whoever is behind it.
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 from accounts.exceptions import DomainError
 from accounts.network import client_ip
 from activity.context import current_ip
+from projects.models import BudgetLine, PerformanceTarget
 from projects.services import budget_summary
 from projects.views.applicant import plain_number
 from projects.views.files import file_download
@@ -296,6 +298,37 @@ def _attachment_name(attachment, blind: bool) -> str:
     return f"{attachment.get_kind_display()}-{attachment.pk}{ext}"
 
 
+def _decimal(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def checkpoint_context(report) -> dict:
+    """What the review page of a 中期报告 / 验收申请 shows: each target with its target and reported value, and the
+    spending by category against the budget, with totals (the report's rows are stored as strings)."""
+    kinds = dict(PerformanceTarget.Kind.choices)
+    targets = [{"kind": kinds.get(t.get("kind"), t.get("kind") or ""), "indicator": t.get("indicator", ""),
+                "target_value": t.get("target_value", ""), "unit": t.get("unit", ""), "value": t.get("value", ""),
+                "evidence": t.get("evidence", "")} for t in report.targets]
+    labels = dict(BudgetLine.Category.choices)
+    zero = Decimal("0.00")
+    spending, totals = [], {"budget_fiscal": zero, "budget_self": zero, "fiscal": zero, "self": zero}
+    for row in report.spending:
+        values = {key: _decimal(row.get(key)) for key in totals}
+        for key, value in values.items():
+            totals[key] += value or zero
+        spending.append({"category": labels.get(row.get("category"), row.get("category", "")), **values})
+    totals["budget"] = totals["budget_fiscal"] + totals["budget_self"]
+    totals["spent"] = totals["fiscal"] + totals["self"]
+    return {"targets": targets, "spending": spending, "totals": totals,
+            "fiscal_rate": (totals["fiscal"] / totals["budget_fiscal"] * 100).quantize(Decimal("0.1"))
+            if totals["budget_fiscal"] else None}
+
+
 @login_required
 def review(request, pk):
     user = request.user
@@ -340,6 +373,13 @@ def review(request, pk):
         "scored": [(c, scores.get(c.pk)) for c in criteria],
         "overdue": a.state == AS.ACCEPTED and timezone.now() > rnd.review_deadline,
     }
+    if rnd.kind in ReviewRound.CHECKPOINT_KINDS:
+        # a project's 中期报告 or 验收申请, its files downloadable (under a neutral name in a blind round)
+        for att in material.review_attachments:
+            att.display_name = _attachment_name(att, blind)
+        return render(request, "experts/expert/review_checkpoint.html", {
+            **context, "kind": rnd.kind, "report": material, "project": material.project,
+            **checkpoint_context(material)})
     if rnd.kind != ReviewRound.Kind.APPLICATION:
         # 揭榜挂帅: a need (论证), a bid (方案评审) or a project's milestone (里程碑考核)
         return render(request, "experts/expert/review_challenge.html", {**context, "kind": rnd.kind,
@@ -354,6 +394,14 @@ def review(request, pk):
 @login_required
 def review_attachment(request, pk, attachment_pk):
     a, attachment = selectors.review_attachment_for_expert(request.user, pk, attachment_pk)
+    return file_download(attachment.file, filename=_attachment_name(attachment, a.round.blind),
+                         content_type=attachment.content_type)
+
+
+@login_required
+def review_checkpoint_attachment(request, pk, attachment_pk):
+    """A file of the 中期报告 / 验收申请 under review: for the assigned expert who accepted, and nobody else."""
+    a, attachment = selectors.checkpoint_attachment_for_expert(request.user, pk, attachment_pk)
     return file_download(attachment.file, filename=_attachment_name(attachment, a.round.blind),
                          content_type=attachment.content_type)
 

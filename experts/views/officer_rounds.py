@@ -43,7 +43,17 @@ from ..forms_rounds import (
     criteria_from,
     default_rubric_initial,
 )
-from ..models import Assignment, Draw, Expert, FundingList, FundingListEntry, Objection, ReviewItem, ReviewRound
+from ..models import (
+    Assignment,
+    Draw,
+    Expert,
+    FundingList,
+    FundingListEntry,
+    Objection,
+    Review,
+    ReviewItem,
+    ReviewRound,
+)
 from ..services import assign, funding, reviews, rounds
 
 PAGE_SIZE = 20
@@ -140,14 +150,17 @@ def round_list(request):
     })
 
 
-def _round_calls(user):
-    return calls_visible_to(user).filter(state__in=[Call.State.PUBLISHED, Call.State.CLOSED]).order_by(
-        "-year", "-opens_at", "-id")
+def _round_calls(user, kind: str = ReviewRound.Kind.APPLICATION):
+    calls = calls_visible_to(user).filter(state__in=[Call.State.PUBLISHED, Call.State.CLOSED])
+    if kind in ReviewRound.CHECKPOINT_KINDS:
+        # a checkpoint round reviews the reports of the call's running projects
+        calls = calls.filter(pk__in=Project.objects.filter(state=Project.State.ESTABLISHED).values("call_id"))
+    return calls.order_by("-year", "-opens_at", "-id")
 
 
 #: a 揭榜 round's challenge list offers at most this many challenges in the state the kind needs
 CHALLENGES_OFFERED = 200
-CHALLENGE_KINDS = [k for k in ReviewRound.Kind.values if k != ReviewRound.Kind.APPLICATION]
+CHALLENGE_KINDS = list(ReviewRound.CHALLENGE_KINDS)
 
 
 def _round_kind(request) -> str:
@@ -178,9 +191,9 @@ def round_create(request):
     user = request.user
     _require(user, MANAGE)
     kind = _round_kind(request)
-    if kind == ReviewRound.Kind.APPLICATION:
+    if kind in ReviewRound.CALL_KINDS:
         form = None
-        calls = _round_calls(user)
+        calls = _round_calls(user, kind)
     else:
         form = _challenge_form(request, user, kind)
     if request.method == "POST":
@@ -189,8 +202,8 @@ def round_create(request):
         formset = CriterionFormSet(request.POST, prefix="criteria")
         if form.is_valid() and formset.is_valid():
             try:
-                if kind == ReviewRound.Kind.APPLICATION:
-                    rnd = rounds.create_round(actor=user, call_id=form.cleaned_data["call"].pk,
+                if kind in ReviewRound.CALL_KINDS:
+                    rnd = rounds.create_round(actor=user, call_id=form.cleaned_data["call"].pk, kind=kind,
                                               data=form.round_data(), criteria=criteria_from(formset))
                 else:
                     rnd = rounds.create_round(actor=user, challenge_id=form.cleaned_data["challenge"].pk,
@@ -200,7 +213,9 @@ def round_create(request):
                 for message in e.messages:
                     form.add_error(None, message)
             else:
-                nxt = _("加入受理的申报书。") if kind == ReviewRound.Kind.APPLICATION else _("加入评审对象。")
+                nxt = {ReviewRound.Kind.APPLICATION: _("加入受理的申报书。"),
+                       ReviewRound.Kind.MIDTERM: _("加入已提交的中期报告。"),
+                       ReviewRound.Kind.ACCEPTANCE: _("加入已提交的验收申请。")}.get(kind, _("加入评审对象。"))
                 messages.success(request, _("评审轮次“%(name)s”已创建。下一步：%(next)s") % {"name": rnd.name, "next": nxt})
                 return redirect("experts:round_detail", rnd.pk)
     else:
@@ -337,6 +352,14 @@ def draw_verify(request, pk, draw_id):
 @round_action(MANAGE)
 def round_add_items(request, rnd):
     n = rounds.add_items(actor=request.user, round_id=rnd.pk)
+    if rnd.kind in ReviewRound.CHECKPOINT_KINDS:
+        what = _("中期报告") if rnd.kind == ReviewRound.Kind.MIDTERM else _("验收申请")
+        if n:
+            messages.success(request, _("已加入%(n)d份%(what)s，并按学科分组。") % {"n": n, "what": what})
+        else:
+            messages.info(request, _("没有可加入的%(what)s（已全部加入，或本指南的在研项目尚无已提交、待评审的%(what)s）。")
+                          % {"what": what})
+        return
     if rnd.kind != ReviewRound.Kind.APPLICATION:
         if n:
             messages.success(request, _("已加入%(n)d个评审对象（%(kind)s），并按学科分组。")
@@ -364,6 +387,10 @@ def round_close(request, rnd):
                        force=bool(form.cleaned_data.get("force")))
     if rnd.kind == ReviewRound.Kind.APPLICATION:
         messages.success(request, _("评审已结束，未完成的邀请和评审已取消。可以查看排名并编制立项清单。"))
+    elif rnd.kind in ReviewRound.CHECKPOINT_KINDS:
+        messages.success(request, _("评审已结束，未完成的邀请和评审已取消。专家评审得分已记入各项目的%(what)s，"
+                                    "可以给出结论。") % {"what": _("中期报告") if rnd.kind == ReviewRound.Kind.MIDTERM
+                                                           else _("验收申请")})
     else:
         messages.success(request, _("评审已结束，未完成的邀请和评审已取消。各评审对象的得分已回填到揭榜挂帅项目。"))
 
@@ -491,7 +518,7 @@ def round_conflicts(request, pk):
 def round_ranking(request, pk):
     rnd = _round(request, pk)
     rows = selectors.ranking(rnd)
-    budget = rnd.call.total_budget if rnd.call_id else None
+    budget = selectors.ranking_budget(rnd)
     ranked = [r for r in rows if r.rank is not None]
     summary = {
         "ranked": len(ranked),
@@ -504,6 +531,8 @@ def round_ranking(request, pk):
     }
     return render(request, "experts/rounds/round_ranking.html", {
         "rnd": rnd, "rows": rows, "budget": budget, "summary": summary,
+        "rec_labels": dict(Review.recommendation_choices(rnd.kind)),
+        "checkpoint": rnd.kind in ReviewRound.CHECKPOINT_KINDS,
         "funding_list": _funding_list_of(rnd), "can_manage": request.user.has_perm(MANAGE),
     })
 
@@ -516,7 +545,10 @@ def funding_list(request, pk):
     user = request.user
     rnd = _round(request, pk)
     if rnd.kind != ReviewRound.Kind.APPLICATION:
-        messages.info(request, _("立项清单只适用于申报书评审；本轮的得分在评审结束时回填到榜单。"))
+        if rnd.kind in ReviewRound.CHECKPOINT_KINDS:
+            messages.info(request, _("立项清单只适用于申报书评审；本轮的得分在评审结束时记入项目的考核报告。"))
+        else:
+            messages.info(request, _("立项清单只适用于申报书评审；本轮的得分在评审结束时回填到榜单。"))
         return redirect("experts:round_detail", rnd.pk)
     fl = _funding_list_of(rnd)
     entries, objections, projects = [], [], []
