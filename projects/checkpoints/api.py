@@ -47,7 +47,8 @@ def _may_report(user, report) -> bool:
 
 
 def _is_officer(user) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm("projects.manage_checkpoints"))
+    # (only the bureau may be: asking the permission backends of anybody else would cost queries per request)
+    return selectors.sees_all(user) and user.has_perm("projects.manage_checkpoints")
 
 
 # ---- filters: they narrow a selector's queryset, never widen it -----------------------------------------------
