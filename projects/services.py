@@ -1220,3 +1220,19 @@ def terminate_project(*, actor: User, project_id: int, reason: str, fault: bool 
 
     return run_transition(workflow=PROJECT_WORKFLOW, queryset=Project.objects.all(), pk=project_id, name="terminate",
                           actor=actor, reason=reason, apply=apply, after=after, data={"fault": fault})
+
+
+def set_project_period(*, project_id: int, start_date, end_date, actor=None) -> Project:
+    """The project's period as its signed 任务书 fixes it (called by funding at signing). Its checkpoints follow it:
+    the 验收申请 is due 6 months after the end date, an extension is asked for 3 months before it."""
+    with transaction.atomic():
+        project = Project.objects.select_for_update(of=("self",)).get(pk=project_id)
+        if (project.start_date, project.end_date) == (start_date, end_date):
+            return project
+        before = (project.start_date, project.end_date)
+        project.start_date, project.end_date = start_date, end_date
+        project.save(update_fields=["start_date", "end_date", "updated_at"])
+        record_audit(actor=actor, verb="set_period", target=project,
+                     data={"from": [d.isoformat() if d else None for d in before],
+                           "to": [start_date.isoformat(), end_date.isoformat()]})
+    return project

@@ -360,3 +360,13 @@ def test_a_rejected_extension_keeps_the_end_date_and_is_still_the_one(officer, p
     assert Project.objects.get(pk=project.pk).end_date == end
     with pytest.raises(TransitionRefused):
         cs.request_extension(actor=reporter, project_id=project.pk, months=2, reason="again")
+
+
+def test_the_signed_agreement_fixes_the_projects_period(officer):
+    project = established_project(officer=officer)
+    fs.update_agreement(actor=officer, agreement_id=project.agreement.pk,
+                        data={"start_date": datetime.date(2027, 3, 1), "end_date": datetime.date(2029, 2, 28)})
+    signed(project, officer)
+    project.refresh_from_db()
+    assert (project.start_date, project.end_date) == (datetime.date(2027, 3, 1), datetime.date(2029, 2, 28))
+    assert cs.acceptance_due_date(project) == datetime.date(2029, 8, 28)
