@@ -365,7 +365,7 @@ class ReviewRoundAdmin(ServiceErrorFormMixin, AuditHistoryMixin, admin.ModelAdmi
     inlines = [CriterionInline, PanelInline]
     list_display = ["name", "call", "state_display", "item_count", "experts_per_item", "response_deadline",
                     "review_deadline", "blind"]
-    list_filter = ["state", "call__year", "blind"]
+    list_filter = ["state", "kind", "call__year", "blind"]
     search_fields = ["name", "call__title"]
     autocomplete_fields = ["call"]
     actions = ["add_items_selected", "start_selected"]

@@ -283,6 +283,8 @@ def test_the_officer_pages_show_the_report_as_the_rounds_item(client, reviewing,
     body = client.get(reverse("experts:round_ranking", args=[rnd.pk])).content.decode()
     assert project.title in body and "承担单位" in body and "指南财政资金总额" not in body
     assert client.get(reverse("experts:funding_list", args=[rnd.pk])).status_code == 302
+    body = client.get(reverse("experts:round_list")).content.decode()
+    assert rnd.call.title in body and "中期检查评审" in body
 
 
 def test_the_officer_creates_a_midterm_round_for_a_call(client, officer, org, applicant, org_admin):
