@@ -12,8 +12,10 @@ from decimal import Decimal
 import django_filters
 from django.db.models import Prefetch
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -144,12 +146,21 @@ class CheckpointAttachmentSerializer(serializers.ModelSerializer):
     size = serializers.IntegerField(read_only=True, help_text=gettext_lazy("大小（字节）"))
     uploaded_by = serializers.CharField(source="uploaded_by.display_name", read_only=True,
                                         help_text=gettext_lazy("上传人"))
+    download_url = serializers.SerializerMethodField(help_text=gettext_lazy("下载地址（需登录）"))
 
     class Meta:
         model = CheckpointAttachment
         fields = ["id", "kind", "kind_display", "name", "content_type", "size", "sha256", "attempt", "uploaded_by",
-                  "uploaded_at"]
+                  "uploaded_at", "download_url"]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, obj) -> str:
+        # the bureau downloads through its office pages, the organisation through its portal
+        name = "checkpoints_office:attachment" if selectors.sees_all(request_user(self)) else "checkpoints:attachment"
+        url = reverse(name, args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
 
 
 class ReportListSerializer(serializers.ModelSerializer):

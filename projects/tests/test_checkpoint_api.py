@@ -22,7 +22,7 @@ from projects.models import (
     MidtermReport,
     Project,
 )
-from projects.tests.factories import EXE_BYTES, pdf_upload
+from projects.tests.factories import EXE_BYTES, PDF_BYTES, pdf_upload
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -170,7 +170,9 @@ def test_midterm_from_opening_to_passing(client, officer, applicant, project):
     assert attachment == {"id": stored.pk, "kind": "progress_report", "kind_display": "中期进展报告",
                           "name": "中期进展报告.pdf", "content_type": "application/pdf", "size": stored.size,
                           "sha256": stored.sha256, "attempt": 1, "uploaded_by": "张申报",
-                          "uploaded_at": attachment["uploaded_at"]}
+                          "uploaded_at": attachment["uploaded_at"],
+                          "download_url": "http://testserver" + reverse("checkpoints:attachment", args=[stored.pk])}
+    assert b"".join(client.get(attachment["download_url"]).streaming_content) == PDF_BYTES
     submitted = post(client, api("midterm-submit", pk))
     assert submitted.status_code == 200, submitted.content
     assert submitted.json()["state"] == "submitted" and submitted.json()["available_actions"] == []
@@ -182,6 +184,8 @@ def test_midterm_from_opening_to_passing(client, officer, applicant, project):
     assert client.get(api("midterm-detail", pk)).json()["available_actions"] == []
     scored(MidtermReport.objects.get(pk=pk))
     detail = client.get(api("midterm-detail", pk)).json()
+    office_url = "http://testserver" + reverse("checkpoints_office:attachment", args=[stored.pk])
+    assert detail["attachments"][0]["download_url"] == office_url and client.get(office_url).status_code == 200
     assert detail["available_actions"] == ["conclude"] and detail["conclusions"] == ["pass", "rectify", "fail"]
     assert detail["expert_score"] == "82.50" and detail["expert_review_count"] == 5
     assert post(client, api("midterm-conclude", pk), {"conclusion": "close"}).status_code == 400
