@@ -111,6 +111,21 @@ VERB_LABELS = {
     "poster_judge": _("发榜方评价"),
     "expert_score": _("记录专家考核得分"),
     "apply": _("申请验收"),
+    # 中期检查, 验收, 延期 (the transitions have their own labels; these are the verbs outside them)
+    "open_midterm": _("发起中期检查"),
+    "save": _("保存"),
+    "start_acceptance": _("开始填写验收申请"),
+    "request_extension": _("申请延期"),
+    # their transitions, for lists read without the workflow (e.g. the audit log)
+    "submit": _("提交"),
+    "pass": _("通过"),
+    "rectify": _("限期整改"),
+    "fail": _("不通过"),
+    "pass_rectified": _("整改后通过"),
+    "close": _("结题"),
+    "cancel": _("取消"),
+    "approve": _("批准"),
+    "reject": _("不予批准"),
 }
 
 

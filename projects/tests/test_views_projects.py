@@ -12,11 +12,14 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from projects import selectors, services
 from projects.models import (
+    AcceptanceReport,
     Application,
     Bid,
     Challenge,
     ChallengeAcceptance,
     ChallengeQuestion,
+    ExtensionRequest,
+    MidtermReport,
     Project,
     ProjectMilestone,
 )
@@ -216,7 +219,7 @@ def test_every_application_and_project_state_has_a_badge_colour():
     from funding.models import Disbursement, RecoveryOrder, Repayment, TaskAgreement, Tranche
 
     for model in (Challenge, Bid, ProjectMilestone, ChallengeQuestion, ChallengeAcceptance, TaskAgreement, Tranche,
-                  Disbursement, RecoveryOrder, Repayment):
+                  Disbursement, RecoveryOrder, Repayment, MidtermReport, AcceptanceReport, ExtensionRequest):
         states |= set(model.State.values)
     missing = states - coloured
     assert not missing, missing
