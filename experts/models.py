@@ -1,7 +1,7 @@
 """Expert pool, review rounds, invitations, scores and the 立项 list.
 
-A review round reviews *items*; an item points at the reviewed thing (an application today; a 揭榜 bid,
-a mid-term check or an acceptance later) through a generic relation, and ``experts.subjects`` says, per
+A review round reviews *items*; an item points at the reviewed thing (an application, a project's 中期报告 or
+验收申请, a 揭榜 need, bid or milestone) through a generic relation, and ``experts.subjects`` says, per
 kind of thing, what the conflict rules, the affinity and the pages need to know about it.
 """
 

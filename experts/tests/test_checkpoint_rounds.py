@@ -7,6 +7,7 @@ hides."""
 
 import datetime
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -235,7 +236,8 @@ def test_the_assigned_expert_reviews_the_report_with_its_files(client, reviewing
     response = client.get(download(a, attachment))
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF-1.4")
-    assert "杭州示例" not in response["Content-Disposition"]
+    disposition = unquote(response["Content-Disposition"])
+    assert f"中期进展报告-{attachment.pk}.pdf" in disposition and "杭州示例" not in disposition
 
 
 def test_the_open_round_shows_the_organisation(client, reviewing, org):
