@@ -233,7 +233,8 @@ class MilestoneSubjects:
 class CheckpointSubjects:
     """中期检查 / 验收 by experts: the submitted reports (first submission, not yet scored) of the running projects
     of the round's call. Who is behind a report is who was behind the project's application (the organisation,
-    its partners, the team, the experts it asked to avoid): the conflict rules apply as they did at 立项."""
+    its partners, the team, the experts it asked to avoid): the conflict rules apply as they did at 立项, with the
+"last 3 years" counted back from the report's submission."""
 
     model: type[MidtermReport] | type[AcceptanceReport]
     report_kind: str
@@ -255,6 +256,9 @@ class CheckpointSubjects:
             prof = apps.profile(by_app[project.application_id])
             prof.subject_id, prof.number, prof.title = report.pk, project.number, project.title
             prof.requested_amount = project.granted_amount
+            # a shared project "in the last 3 years" counts back from the report, not from the old application
+            if report.submitted_at:
+                prof.as_of = timezone.localdate(report.submitted_at)
             out[report.pk] = prof
         return out
 
