@@ -36,6 +36,7 @@ from . import selectors, services
 from .challenges import admin as challenges_admin  # noqa: F401  (registers the 揭榜挂帅 models)
 from .challenges.selectors import challenge_projects_visible_to
 from .checklists import FORMAL_REVIEW_CHECKLIST
+from .checkpoints import admin as checkpoints_admin  # noqa: F401  (registers the 中期检查, 验收 and 延期 models)
 from .exports import export_applications_xlsx
 from .models import (
     Application,
