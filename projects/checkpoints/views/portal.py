@@ -39,7 +39,7 @@ def _extension_blocked(project, extension, acceptance, today) -> str:
     if extension is not None:
         return _("每个项目只能申请一次延期，该项目已申请过。")
     if project.state != Project.State.ESTABLISHED:
-        return _("项目已%(s)s。") % {"s": project.get_state_display()}
+        return _("项目当前为“%(s)s”，不能申请延期。") % {"s": project.get_state_display()}
     if project.end_date is None:
         return _("项目没有结束日期，无需延期。")
     deadline = services.extension_deadline(project)
