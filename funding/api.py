@@ -14,6 +14,7 @@ from decimal import Decimal
 import django_filters
 from django.db.models import Q
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,10 +29,20 @@ from accounts.models import CreditRecord
 from projects import services as project_services
 from projects.api import MONEY_SCHEMA, ScopedViewSet, enum_field, error_responses, money_field, pk_of, request_user
 from projects.filters import MAX_ID
-from projects.models import PerformanceTarget
+from projects.models import BudgetLine, PerformanceTarget
 
-from . import selectors, services
-from .models import Condition, Disbursement, RecoveryOrder, Repayment, TaskAgreement, Tranche
+from . import budget, selectors, services, subsidy
+from .models import (
+    AgreementBudgetLine,
+    BudgetAdjustment,
+    Condition,
+    Disbursement,
+    PostSubsidyClaim,
+    RecoveryOrder,
+    Repayment,
+    TaskAgreement,
+    Tranche,
+)
 
 AG = TaskAgreement.State
 ZERO = Decimal("0.00")
@@ -204,8 +215,22 @@ class AgreementTargetSerializer(serializers.Serializer):
     unit = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text=gettext_lazy("计量单位"))
 
 
+class AgreementBudgetLineSerializer(serializers.ModelSerializer):
+    category = enum_field("BudgetCategory", BudgetLine.Category)
+    category_display = serializers.CharField(source="get_category_display", read_only=True)
+    fiscal_amount = money_field(help_text=gettext_lazy("财政资金（元）"))
+    self_amount = money_field(help_text=gettext_lazy("自筹资金（元）"))
+
+    class Meta:
+        model = AgreementBudgetLine
+        fields = ["category", "category_display", "fiscal_amount", "self_amount"]
+        read_only_fields = fields
+
+
 class AgreementSerializer(AgreementListSerializer):
     targets = AgreementTargetSerializer(many=True, read_only=True)
+    budget_lines = AgreementBudgetLineSerializer(many=True, read_only=True,
+                                        help_text=gettext_lazy("预算（按科目）；财政资金合计等于任务书财政资金"))
     org_confirmed_by = serializers.CharField(source="org_confirmed_by.display_name", read_only=True,
                                              allow_null=True, default=None, help_text=gettext_lazy("承担单位确认人"))
     office_confirmed_by = serializers.CharField(source="office_confirmed_by.display_name", read_only=True,
@@ -217,7 +242,8 @@ class AgreementSerializer(AgreementListSerializer):
         help_text=gettext_lazy("当前用户此刻可执行的操作：confirm、edit、tranches"))
 
     class Meta(AgreementListSerializer.Meta):
-        fields = [*AgreementListSerializer.Meta.fields, "targets", "org_confirmed_by", "org_confirmed_at",
+        fields = [*AgreementListSerializer.Meta.fields, "targets", "budget_lines", "org_confirmed_by",
+                  "org_confirmed_at",
                   "office_confirmed_by", "office_confirmed_at", "planned_total", "tranches", "disbursements",
                   "available_actions"]
         read_only_fields = fields
@@ -374,6 +400,11 @@ def input_money(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=15, decimal_places=2, **kwargs)
 
 
+class AgreementBudgetLineInputSerializer(serializers.Serializer):
+    fiscal = input_money(min_value=0, help_text=gettext_lazy("财政资金（元）"))
+    self = input_money(min_value=0, help_text=gettext_lazy("自筹资金（元）"))
+
+
 class AgreementTermsSerializer(serializers.Serializer):
     """任务书条款（签订前，科技局业务处室可改；一方确认后修改须双方重新确认）。"""
 
@@ -382,6 +413,9 @@ class AgreementTermsSerializer(serializers.Serializer):
     self_amount = input_money(required=False, min_value=0, help_text=gettext_lazy("自筹资金（元）"))
     targets = AgreementTargetSerializer(many=True, required=False, max_length=100,
                                         help_text=gettext_lazy("全部绩效指标（整体替换）"))
+    budget = serializers.DictField(child=AgreementBudgetLineInputSerializer(), required=False,
+                                   help_text=gettext_lazy("预算：科目（equipment、business、labour）→ 金额；财政资金合计须等于"
+                                                          "任务书财政资金，自筹资金合计即为自筹资金"))
 
 
 class TrancheInputSerializer(serializers.Serializer):
@@ -527,6 +561,8 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         data = self._input(AgreementTermsSerializer, partial=True)
         if "targets" in data:
             data["targets"] = [dict(t) for t in data["targets"]]
+        if "budget" in data:
+            data["budget"] = {c: {"fiscal": v["fiscal"], "self": v["self"]} for c, v in data["budget"].items()}
         services.update_agreement(actor=request.user, agreement_id=agreement.pk, data=data)
         return self._respond(agreement.pk)
 
@@ -831,3 +867,286 @@ class RepaymentViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
         data = self._input(DecisionSerializer)
         services.reject_repayment(actor=request.user, repayment_id=repayment.pk, note=data.get("note", ""))
         return _repayment_response(self, repayment.pk)
+
+
+# ---- 预算调整 (budget adjustments) ------------------------------------------------------------------------------
+
+ADJUSTMENT_ERRORS = error_responses(gettext_lazy("预算调整不存在或无权查看"))
+REQUEST_ADJUSTMENT_ERRORS = {k: v for k, v in ADJUSTMENT_ERRORS.items() if k != 404}
+CLAIM_ERRORS = error_responses(gettext_lazy("后补助申报不存在或无权查看"))
+SUBMIT_CLAIM_ERRORS = {k: v for k, v in CLAIM_ERRORS.items() if k != 404}
+
+
+class AdjustmentFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="state", choices=BudgetAdjustment.State.choices,
+                                        label=gettext_lazy("状态；pending 为待审批"))
+    agreement = django_filters.NumberFilter(field_name="agreement_id", min_value=1, max_value=MAX_ID,
+                                            label=gettext_lazy("任务书 ID"))
+
+    class Meta:
+        model = BudgetAdjustment
+        fields = ["state", "agreement"]
+
+
+class ClaimFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="state", choices=PostSubsidyClaim.State.choices,
+                                        label=gettext_lazy("状态；submitted 为待核定"))
+    agreement = django_filters.NumberFilter(field_name="agreement_id", min_value=1, max_value=MAX_ID,
+                                            label=gettext_lazy("任务书 ID"))
+
+    class Meta:
+        model = PostSubsidyClaim
+        fields = ["state", "agreement"]
+
+
+class AdjustmentChangeSerializer(serializers.Serializer):
+    category = enum_field("BudgetCategory", BudgetLine.Category)
+    fiscal_before = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True,
+                                             help_text=gettext_lazy("调整前财政资金（元）"))
+    fiscal_after = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True,
+                                            help_text=gettext_lazy("调整后财政资金（元）"))
+    self_before = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True,
+                                           help_text=gettext_lazy("调整前自筹资金（元）"))
+    self_after = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True,
+                                          help_text=gettext_lazy("调整后自筹资金（元）"))
+
+
+class BudgetAdjustmentSerializer(serializers.ModelSerializer):
+    agreement = AgreementBriefSerializer(read_only=True)
+    state = enum_field("BudgetAdjustmentState", BudgetAdjustment.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    changes = AdjustmentChangeSerializer(many=True, read_only=True,
+                                         help_text=gettext_lazy("各调整科目的调整前后金额"))
+    requested_by = serializers.CharField(source="requested_by.display_name", read_only=True,
+                                         help_text=gettext_lazy("申请人"))
+    decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True,
+                                       default=None, help_text=gettext_lazy("审批人"))
+    available_actions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("当前用户此刻可执行的操作：approve、reject"))
+
+    class Meta:
+        model = BudgetAdjustment
+        fields = ["id", "number", "agreement", "state", "state_display", "within_delegation", "changes", "reason",
+                  "requested_by", "requested_at", "decided_by", "decided_at", "decision_note", "available_actions"]
+        read_only_fields = fields
+
+    def get_available_actions(self, obj) -> list[str]:
+        user = request_user(self)
+        if obj.state == BudgetAdjustment.State.PENDING and user and user.has_perm("funding.manage_agreements"):
+            return ["approve", "reject"]
+        return []
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    """申请预算调整：调整后的各科目金额（未列出的科目不变），财政资金合计和自筹资金合计须保持不变。"""
+
+    agreement = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=gettext_lazy("任务书 ID"))
+    lines = serializers.DictField(child=AgreementBudgetLineInputSerializer(),
+                                  help_text=gettext_lazy("科目（equipment、business、labour）→ 调整后金额"))
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text=gettext_lazy("调整理由"))
+
+
+class AdjustmentDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                 help_text=gettext_lazy("审批意见；不予批准时必填"))
+
+
+def _adjustment_action(summary, description):
+    return extend_schema(summary=summary, description=description, request=AdjustmentDecisionSerializer,
+                         responses={200: BudgetAdjustmentSerializer, **ADJUSTMENT_ERRORS})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("预算调整列表"),
+        description=gettext_lazy("科技局看到全部预算调整，承担单位用户看到本单位的；专家等其他用户为空列表。"
+                                 "state=pending 为待审批。"),
+    ),
+    retrieve=extend_schema(summary=gettext_lazy("预算调整详情"),
+                           responses={200: BudgetAdjustmentSerializer, 404: ADJUSTMENT_ERRORS[404]}),
+    create=extend_schema(
+        summary=gettext_lazy("申请预算调整"),
+        description=gettext_lazy("承担单位用户对已签订任务书申请在科目之间调剂预算（合计不变）。各科目财政资金增减不超过"
+                                 "计划规定比例（且不调增设备费，除非计划允许）的即备案生效（state=recorded），否则待科技局"
+                                 "审批（state=pending）。已有待审批的调整时拒绝（409）。"),
+        request=AdjustmentInputSerializer,
+        responses={201: BudgetAdjustmentSerializer, **REQUEST_ADJUSTMENT_ERRORS},
+    ),
+)
+class BudgetAdjustmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                              ScopedViewSet):
+    # 预算调整, scoped by selectors.adjustments_visible_to; the organisation asks, officers decide.
+
+    filterset_class = AdjustmentFilter
+    search_fields = []
+    ordering_fields = ["requested_at"]
+    ordering = ["-requested_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.adjustment_list(self.request.user)
+
+    def get_serializer_class(self):
+        return {"create": AdjustmentInputSerializer, "approve": AdjustmentDecisionSerializer,
+                "reject": AdjustmentDecisionSerializer}.get(self.action, BudgetAdjustmentSerializer)
+
+    def get_object(self):
+        return selectors.adjustment_for(self.request.user, pk_of(self))
+
+    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        adjustment = selectors.adjustment_for(self.request.user, pk)
+        return Response(BudgetAdjustmentSerializer(adjustment, context=self.get_serializer_context()).data,
+                        status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        data = self._input(AdjustmentInputSerializer)
+        if not selectors.agreements_visible_to(request.user).filter(pk=data["agreement"]).exists():
+            raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+        adjustment = budget.request_adjustment(
+            actor=request.user, agreement_id=data["agreement"], reason=data["reason"],
+            lines={c: {"fiscal": v["fiscal"], "self": v["self"]} for c, v in data["lines"].items()})
+        return self._respond(adjustment.pk, status.HTTP_201_CREATED)
+
+    @_adjustment_action(gettext_lazy("批准预算调整"),
+                        gettext_lazy("科技局业务处室批准待审批的预算调整，任务书预算随即更新；预算在申请后已变化的拒绝（409）。"))
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        adjustment = self.get_object()
+        data = self._input(AdjustmentDecisionSerializer)
+        budget.approve_adjustment(actor=request.user, adjustment_id=adjustment.pk, note=data.get("note", ""))
+        return self._respond(adjustment.pk)
+
+    @_adjustment_action(gettext_lazy("不予批准预算调整"), gettext_lazy("须填写理由；任务书预算不变。"))
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        adjustment = self.get_object()
+        data = self._input(AdjustmentDecisionSerializer)
+        budget.reject_adjustment(actor=request.user, adjustment_id=adjustment.pk, note=data.get("note", ""))
+        return self._respond(adjustment.pk)
+
+
+# ---- 后补助 (post-subsidy claims) -------------------------------------------------------------------------------
+
+
+class SubsidyClaimSerializer(serializers.ModelSerializer):
+    agreement = AgreementBriefSerializer(read_only=True)
+    state = enum_field("SubsidyClaimState", PostSubsidyClaim.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    claimed_expense = money_field(help_text=gettext_lazy("申报研发费用（元）"))
+    verified_expense = money_field(allow_null=True, help_text=gettext_lazy("核定研发费用（元）"))
+    cap = money_field(allow_null=True, help_text=gettext_lazy("补助上限（元）"))
+    subsidy_amount = money_field(allow_null=True, help_text=gettext_lazy("核定补助金额（元）"))
+    audit_report_url = serializers.SerializerMethodField(help_text=gettext_lazy("专项审计报告下载地址"))
+    submitted_by = serializers.CharField(source="submitted_by.display_name", read_only=True,
+                                         help_text=gettext_lazy("申报人"))
+    decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True,
+                                       default=None, help_text=gettext_lazy("核定（退回）人"))
+    available_actions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("当前用户此刻可执行的操作：verify、return"))
+
+    class Meta:
+        model = PostSubsidyClaim
+        fields = ["id", "agreement", "state", "state_display", "claimed_expense", "audit_report_name",
+                  "audit_report_sha256", "audit_report_url", "note", "submitted_by", "submitted_at",
+                  "verified_expense", "percent", "cap", "subsidy_amount", "decided_by", "decided_at",
+                  "decision_note", "available_actions"]
+        read_only_fields = fields
+
+    def get_audit_report_url(self, obj) -> str:
+        return reverse("funding:subsidy_report", args=[obj.pk])
+
+    def get_available_actions(self, obj) -> list[str]:
+        user = request_user(self)
+        if obj.state == PostSubsidyClaim.State.SUBMITTED and user and user.has_perm("funding.manage_agreements"):
+            return ["verify", "return"]
+        return []
+
+
+class ClaimInputSerializer(serializers.Serializer):
+    """申报后补助（multipart/form-data）：研发费用和专项审计报告；被退回后再次提交即补正（新报告替换原报告）。"""
+
+    agreement = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=gettext_lazy("任务书 ID"))
+    claimed_expense = input_money(help_text=gettext_lazy("研发费用（元）"))
+    audit_report = serializers.FileField(help_text=gettext_lazy("专项审计报告（PDF、Word、Excel 或图片）"))
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, help_text=gettext_lazy("说明"))
+
+
+class VerifyInputSerializer(serializers.Serializer):
+    verified_expense = input_money(help_text=gettext_lazy("核定研发费用（元），不超过申报金额"))
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                 help_text=gettext_lazy("核定意见"))
+
+
+class ReturnInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text=gettext_lazy("退回理由"))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("后补助申报列表"),
+        description=gettext_lazy("科技局看到全部后补助申报，承担单位用户看到本单位的；专家等其他用户为空列表。"
+                                 "state=submitted 为待核定。"),
+    ),
+    retrieve=extend_schema(summary=gettext_lazy("后补助申报详情"),
+                           responses={200: SubsidyClaimSerializer, 404: CLAIM_ERRORS[404]}),
+    create=extend_schema(
+        summary=gettext_lazy("申报后补助"),
+        description=gettext_lazy("承担单位用户对已签订的后补助类任务书申报研发费用并上传专项审计报告（multipart/form-data）。"
+                                 "每个任务书只有一份申报：待核定或已核定时拒绝（409）；被退回后再次提交即补正。"),
+        request={"multipart/form-data": ClaimInputSerializer},
+        responses={201: SubsidyClaimSerializer, **SUBMIT_CLAIM_ERRORS},
+    ),
+)
+class SubsidyClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+    # 后补助, scoped by selectors.claims_visible_to; the organisation claims, officers verify or return.
+
+    filterset_class = ClaimFilter
+    search_fields = []
+    ordering_fields = ["submitted_at"]
+    ordering = ["-submitted_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.claim_list(self.request.user)
+
+    def get_serializer_class(self):
+        return {"create": ClaimInputSerializer, "verify": VerifyInputSerializer,
+                "return_claim": ReturnInputSerializer}.get(self.action, SubsidyClaimSerializer)
+
+    def get_object(self):
+        return selectors.claim_for(self.request.user, pk_of(self))
+
+    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        claim = selectors.claim_for(self.request.user, pk)
+        return Response(SubsidyClaimSerializer(claim, context=self.get_serializer_context()).data,
+                        status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        data = self._input(ClaimInputSerializer)
+        if not selectors.agreements_visible_to(request.user).filter(pk=data["agreement"]).exists():
+            raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+        existed = PostSubsidyClaim.objects.filter(agreement_id=data["agreement"]).exists()
+        claim = subsidy.submit_claim(actor=request.user, agreement_id=data["agreement"],
+                                     claimed_expense=data["claimed_expense"], audit_report=data["audit_report"],
+                                     note=data.get("note", ""))
+        return self._respond(claim.pk, status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+
+    @extend_schema(summary=gettext_lazy("核定后补助"),
+                   description=gettext_lazy("科技局业务处室核定研发费用（不超过申报金额）：补助 = 核定研发费用 × 计划比例"
+                                            "（四舍五入到分），不超过计划上限和任务书财政资金；“后补助”批次随即成为应拨付。"
+                                            "计划未设置后补助比例时拒绝（409）。"),
+                   request=VerifyInputSerializer, responses={200: SubsidyClaimSerializer, **CLAIM_ERRORS})
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        claim = self.get_object()
+        data = self._input(VerifyInputSerializer)
+        subsidy.verify_claim(actor=request.user, claim_id=claim.pk, verified_expense=data["verified_expense"],
+                             note=data.get("note", ""))
+        return self._respond(claim.pk)
+
+    @extend_schema(summary=gettext_lazy("退回后补助申报"), description=gettext_lazy("须填写理由；承担单位补正后重新提交。"),
+                   request=ReturnInputSerializer, responses={200: SubsidyClaimSerializer, **CLAIM_ERRORS})
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_claim(self, request, pk=None):
+        claim = self.get_object()
+        data = self._input(ReturnInputSerializer)
+        subsidy.return_claim(actor=request.user, claim_id=claim.pk, reason=data["reason"])
+        return self._respond(claim.pk)

@@ -7,4 +7,10 @@ class FundingConfig(AppConfig):
     verbose_name = _("经费拨付")
 
     def ready(self):
+        from projects.hooks import register_agreement_terms
+
         from . import receivers  # noqa: F401  (creates task agreements for new projects, marks tranches due)
+        from .budget import agreed_terms_of
+
+        # the checkpoint reports (中期报告, 验收申请) measure against the 任务书's targets and budget
+        register_agreement_terms(agreed_terms_of)

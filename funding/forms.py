@@ -38,8 +38,9 @@ class AgreementTermsForm(BootstrapMixin, forms.Form):
 
     start_date = forms.DateField(label=_("开始日期"), widget=DATE_WIDGET)
     end_date = forms.DateField(label=_("结束日期"), widget=DATE_WIDGET)
+    #: not on the page (the budget lines carry the self-raised amounts); kept for posts that set it alone
     self_amount = forms.DecimalField(label=_("自筹资金（元）"), min_value=Decimal("0"), error_messages=MONEY_ERRORS,
-                                     **MONEY)
+                                     required=False, **MONEY)
 
     def clean(self):
         data = super().clean()

@@ -16,7 +16,16 @@ from django.shortcuts import get_object_or_404
 from accounts.roles import Role
 from projects.models import Project
 
-from .models import Disbursement, RecoveryOrder, Repayment, TaskAgreement, Tranche
+from .models import (
+    AgreementBudgetLine,
+    BudgetAdjustment,
+    Disbursement,
+    PostSubsidyClaim,
+    RecoveryOrder,
+    Repayment,
+    TaskAgreement,
+    Tranche,
+)
 
 BUREAU_ROLES = (Role.FINANCE, Role.OFFICER, Role.SUPERVISOR)
 
@@ -57,6 +66,7 @@ def agreement_for(user, pk) -> TaskAgreement:
     """One agreement with its tranches and disbursements (a fixed number of queries), or 404."""
     qs = agreements_visible_to(user).prefetch_related(
         Prefetch("tranches", queryset=Tranche.objects.order_by("position")),
+        Prefetch("budget_lines", queryset=AgreementBudgetLine.objects.order_by("id")),
         Prefetch("disbursements", queryset=Disbursement.objects.select_related(
             "tranche", "recorded_by", "decided_by", "reverses").order_by("recorded_at", "id")),
     )
@@ -209,3 +219,64 @@ def repayment_for_finance(user, pk) -> Repayment:
 
         raise Http404
     return get_object_or_404(Repayment.objects.select_related("order"), pk=pk)
+
+
+# ---- 预算调整 and 后补助 ---------------------------------------------------------------------------------------------
+
+
+def is_org_user(user) -> bool:
+    return _active(user) and bool(user.organization_id) and (
+        user.has_role(Role.APPLICANT) or user.has_role(Role.ORG_ADMIN))
+
+
+def adjustments_visible_to(user) -> QuerySet[BudgetAdjustment]:
+    """The bureau sees every budget adjustment, an organisation's users their own, everybody else none."""
+    base = BudgetAdjustment.objects.select_related("agreement__project__organization", "requested_by",
+                                                   "decided_by")
+    if sees_all(user):
+        return base
+    if is_org_user(user):
+        return base.filter(agreement__project__organization_id=user.organization_id)
+    return base.none()
+
+
+def adjustment_list(user, *, state: str = "") -> QuerySet[BudgetAdjustment]:
+    qs = adjustments_visible_to(user)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-requested_at", "-id")
+
+
+def adjustment_for(user, pk) -> BudgetAdjustment:
+    return get_object_or_404(adjustments_visible_to(user), pk=pk)
+
+
+def adjustments_of(user, agreement: TaskAgreement) -> list[BudgetAdjustment]:
+    """The agreement's adjustments, oldest first (one query)."""
+    return list(adjustments_visible_to(user).filter(agreement=agreement).order_by("requested_at", "id"))
+
+
+def claims_visible_to(user) -> QuerySet[PostSubsidyClaim]:
+    """The bureau sees every 后补助 claim, an organisation's users their own, everybody else none."""
+    base = PostSubsidyClaim.objects.select_related("agreement__project__organization", "submitted_by",
+                                                   "decided_by")
+    if sees_all(user):
+        return base
+    if is_org_user(user):
+        return base.filter(agreement__project__organization_id=user.organization_id)
+    return base.none()
+
+
+def claim_list(user, *, state: str = "") -> QuerySet[PostSubsidyClaim]:
+    qs = claims_visible_to(user)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-submitted_at", "-id")
+
+
+def claim_for(user, pk) -> PostSubsidyClaim:
+    return get_object_or_404(claims_visible_to(user).select_related("agreement__project__call__program"), pk=pk)
+
+
+def claim_of(user, agreement: TaskAgreement) -> PostSubsidyClaim | None:
+    return claims_visible_to(user).filter(agreement=agreement).first()

@@ -30,10 +30,19 @@ from accounts.selectors import org_admins_of, users_with_role
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
-from projects.models import Project, ProjectMilestone
+from projects.models import BudgetLine, Program, Project, ProjectMilestone
 from projects.services import budget_totals
 
-from .models import Condition, Disbursement, FundingScheme, RecoveryOrder, Repayment, TaskAgreement, Tranche
+from .models import (
+    AgreementBudgetLine,
+    Condition,
+    Disbursement,
+    FundingScheme,
+    RecoveryOrder,
+    Repayment,
+    TaskAgreement,
+    Tranche,
+)
 
 AG = TaskAgreement.State
 TR = Tranche.State
@@ -164,6 +173,9 @@ def scheme_steps(project: Project) -> list[tuple[str, Decimal, str, str]]:
         return [(_("第%(n)d个里程碑考核通过后") % {"n": m.position}, m.amount, Condition.CHECKPOINT,
                  f"milestone:{m.position}") for m in project.milestones.order_by("position")]
     scheme = None
+    if project.call_id is not None and project.call.program.kind == Program.Kind.POST_SUBSIDY:
+        # 后补助: one payment of the verified subsidy, after the bureau verified the R&D expense
+        return [(_("后补助"), Decimal("100"), Condition.VERIFIED, "")]
     if project.call_id is not None:
         scheme = (FundingScheme.objects.filter(call_id=project.call_id).first()
                   or FundingScheme.objects.filter(program_id=project.call.program_id).first())
@@ -194,6 +206,85 @@ def _targets_of(project: Project) -> list[dict]:
             for t in project.challenge.targets.order_by("position", "id")]
 
 
+BUDGET_CATEGORIES = tuple(BudgetLine.Category.values)  # equipment, business, labour
+BUSINESS = BudgetLine.Category.BUSINESS
+
+
+def nonnegative_money(value, label: str) -> Decimal:
+    """An amount in 元 that may be 0: a number, at least 0, to the fen; refused with the field's name otherwise."""
+    try:
+        amount = to_yuan(value) if value not in (None, "") else Decimal("0.00")
+    except ValidationError as e:
+        raise InvalidInput(_("%(f)s：%(m)s") % {"f": label, "m": e.messages[0]}) from None
+    except (InvalidOperation, ValueError, TypeError):
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise InvalidInput(_("%(f)s必须是金额数字。") % {"f": label})
+    if amount < 0:
+        raise InvalidInput(_("%(f)s不能小于0。") % {"f": label})
+    if amount != amount.quantize(CENT):
+        raise InvalidInput(_("%(f)s最多精确到分。") % {"f": label})
+    if amount >= Decimal("1e13"):
+        raise InvalidInput(_("%(f)s超出允许范围。") % {"f": label})
+    return amount.quantize(CENT)
+
+
+def scale_to(total: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
+    """``total`` over the budget categories in proportion to ``weights`` (to the fen, adding up exactly; unchanged
+    when they already add up to it); all of it in 业务费 when every weight is 0."""
+    w = [weights.get(c) or Decimal("0.00") for c in BUDGET_CATEGORIES]
+    if sum(w, Decimal(0)) <= 0:
+        return {c: (total if c == BUSINESS else Decimal("0.00")) for c in BUDGET_CATEGORIES}
+    if sum(w, Decimal(0)) == total:
+        return dict(zip(BUDGET_CATEGORIES, w, strict=True))
+    return dict(zip(BUDGET_CATEGORIES, split_amount(total, w), strict=True))
+
+
+def initial_budget(project: Project, fiscal: Decimal, own: Decimal) -> dict[str, tuple[Decimal, Decimal]]:
+    """The agreement's budget by category: a call project's from its application (the fiscal lines scaled to the
+    granted amount, the self-raised to ``own``); a 揭榜 project's as one 业务费 line."""
+    if project.application_id is None:
+        return {BUSINESS: (fiscal, own)}
+    lines = list(project.application.budget_lines.all())
+    f = scale_to(fiscal, {line.category: line.fiscal_amount for line in lines})
+    s = scale_to(own, {line.category: line.self_amount for line in lines})
+    return {c: (f[c], s[c]) for c in BUDGET_CATEGORIES}
+
+
+def write_budget(agreement: TaskAgreement, budget: dict[str, tuple[Decimal, Decimal]]) -> None:
+    """The agreement's budget lines set to ``budget`` (category → (fiscal, self)); a missing line is created."""
+    existing = {line.category: line for line in AgreementBudgetLine.objects.filter(agreement=agreement)}
+    for category, (fiscal, own) in budget.items():
+        line = existing.get(category)
+        if line is None:
+            AgreementBudgetLine.objects.create(agreement=agreement, category=category, fiscal_amount=fiscal,
+                                               self_amount=own)
+        elif (line.fiscal_amount, line.self_amount) != (fiscal, own):
+            line.fiscal_amount, line.self_amount = fiscal, own
+            line.save(update_fields=["fiscal_amount", "self_amount"])
+
+
+def budget_of(agreement: TaskAgreement) -> dict[str, tuple[Decimal, Decimal]]:
+    return {line.category: (line.fiscal_amount, line.self_amount)
+            for line in AgreementBudgetLine.objects.filter(agreement=agreement)}
+
+
+def _parse_budget(raw: dict) -> dict[str, tuple[Decimal, Decimal]]:
+    if not isinstance(raw, dict):
+        raise InvalidInput(_("预算须按科目填写。"))
+    labels = dict(BudgetLine.Category.choices)
+    out = {}
+    for category, amounts in raw.items():
+        if category not in labels:
+            raise InvalidInput(_("预算科目“%(c)s”无效。") % {"c": category})
+        amounts = amounts if isinstance(amounts, dict) else {}
+        out[category] = (
+            nonnegative_money(amounts.get("fiscal"), _("%(c)s财政资金") % {"c": labels[category]}),
+            nonnegative_money(amounts.get("self"), _("%(c)s自筹资金") % {"c": labels[category]}),
+        )
+    return out
+
+
 def draft_agreement(*, project_id: int, actor=None) -> TaskAgreement:
     """The project's 任务书 draft, created once (idempotent): the granted fiscal amount, the self-raised amount,
     the period, the targets and a tranche plan from the scheme. Called when a project is established."""
@@ -214,6 +305,7 @@ def draft_agreement(*, project_id: int, actor=None) -> TaskAgreement:
             project=project, number=f"{project.number}-RWS", fiscal_amount=project.granted_amount, self_amount=own,
             start_date=start, end_date=end, targets=_targets_of(project),
         )
+        write_budget(agreement, initial_budget(project, agreement.fiscal_amount, agreement.self_amount))
         with translation.override(settings.LANGUAGE_CODE):  # names are stored: in the bureau's language, always
             steps = [(str(n), w, c, cp) for n, w, c, cp in scheme_steps(project)]
         amounts = split_amount(project.granted_amount, [w for _n, w, _c, _cp in steps])
@@ -249,8 +341,10 @@ def _reopen_if_confirmed(agreement: TaskAgreement, actor) -> None:
 
 
 def update_agreement(*, actor: User, agreement_id: int, data: dict) -> TaskAgreement:
-    """The officer edits the terms until signed: period, self-raised amount, targets. Any change after a
-    confirmation needs both confirmations again."""
+    """The officer edits the terms until signed: period, self-raised amount, targets, and the budget by category
+    (``budget``: category → {"fiscal", "self"}; the fiscal lines must add up to the fiscal amount, the self-raised
+    ones to the self-raised amount, which they set when it is not given). A new self-raised amount without lines
+    rescales the self-raised lines. Any change after a confirmation needs both confirmations again."""
     with transaction.atomic():
         agreement = _lock_editable(actor, agreement_id)
         changed = {}
@@ -278,6 +372,27 @@ def update_agreement(*, actor: User, agreement_id: int, data: dict) -> TaskAgree
                 targets.append({"kind": t.get("kind") or "output", "indicator": indicator[:200],
                                 "target_value": value[:100], "unit": (t.get("unit") or "").strip()[:20]})
             changed["targets"] = targets
+        budget = None
+        if data.get("budget") is not None:
+            budget = _parse_budget(data["budget"])
+            current = budget_of(agreement)
+            budget = {**{c: current.get(c, (Decimal("0.00"), Decimal("0.00"))) for c in current}, **budget}
+            fiscal = sum((f for f, _s in budget.values()), Decimal("0.00"))
+            own = sum((s for _f, s in budget.values()), Decimal("0.00"))
+            if fiscal != agreement.fiscal_amount:
+                raise InvalidInput(_("各科目财政资金合计 %(t)s 元，须等于财政资金 %(f)s 元（相差 %(d)s 元）。")
+                                   % {"t": f"{fiscal:,.2f}", "f": f"{agreement.fiscal_amount:,.2f}",
+                                      "d": f"{fiscal - agreement.fiscal_amount:+,.2f}"})
+            if "self_amount" in changed and changed["self_amount"] != own:
+                raise InvalidInput(_("各科目自筹资金合计 %(t)s 元，须等于自筹资金 %(f)s 元（相差 %(d)s 元）。")
+                                   % {"t": f"{own:,.2f}", "f": f"{changed['self_amount']:,.2f}",
+                                      "d": f"{own - changed['self_amount']:+,.2f}"})
+            changed["self_amount"] = own
+        elif "self_amount" in changed and changed["self_amount"] != agreement.self_amount:
+            current = budget_of(agreement)
+            own = scale_to(changed["self_amount"], {c: s for c, (_f, s) in current.items()})
+            budget = {c: (current.get(c, (Decimal("0.00"),))[0], own[c]) for c in BUDGET_CATEGORIES
+                      if c in current or own[c]}
         start = changed.get("start_date", agreement.start_date)
         end = changed.get("end_date", agreement.end_date)
         if end < start:
@@ -285,6 +400,9 @@ def update_agreement(*, actor: User, agreement_id: int, data: dict) -> TaskAgree
         for field, value in changed.items():
             setattr(agreement, field, value)
         agreement.save()
+        if budget is not None:
+            write_budget(agreement, budget)
+            changed["budget"] = [[c, str(f), str(s)] for c, (f, s) in budget.items()]
         record_audit(actor=actor, verb="edit", target=agreement,
                      data={k: (v if isinstance(v, list) else str(v)) for k, v in changed.items()})
         _reopen_if_confirmed(agreement, actor)

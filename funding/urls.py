@@ -3,7 +3,7 @@ recording, the approval queue, reversals) and the ledger."""
 
 from django.urls import path
 
-from .views import agreements, exports, finance, recovery
+from .views import agreements, budget, exports, finance, recovery, subsidy
 
 app_name = "funding"
 urlpatterns = [
@@ -23,6 +23,19 @@ urlpatterns = [
     path("repayments/<int:pk>/approve/", recovery.repayment_approve, name="repayment_approve"),
     path("repayments/<int:pk>/reject/", recovery.repayment_reject, name="repayment_reject"),
     path("projects/<int:pk>/draft-agreement/", agreements.draft_for_project, name="draft"),
+    # 预算调整
+    path("agreements/<int:pk>/budget/adjust/", budget.adjustment_create, name="adjustment_create"),
+    path("budget-adjustments/", budget.adjustment_list, name="adjustments"),
+    path("budget-adjustments/<int:pk>/", budget.adjustment_detail, name="adjustment"),
+    path("budget-adjustments/<int:pk>/approve/", budget.adjustment_approve, name="adjustment_approve"),
+    path("budget-adjustments/<int:pk>/reject/", budget.adjustment_reject, name="adjustment_reject"),
+    # 后补助
+    path("agreements/<int:pk>/subsidy/claim/", subsidy.claim_submit, name="subsidy_submit"),
+    path("subsidy-claims/", subsidy.claim_list, name="subsidy_claims"),
+    path("subsidy-claims/<int:pk>/", subsidy.claim_detail, name="subsidy_claim"),
+    path("subsidy-claims/<int:pk>/verify/", subsidy.claim_verify, name="subsidy_verify"),
+    path("subsidy-claims/<int:pk>/return/", subsidy.claim_return, name="subsidy_return"),
+    path("subsidy-claims/<int:pk>/report/", subsidy.claim_report, name="subsidy_report"),
     # the finance desk
     path("due/", finance.due_tranches, name="due"),
     path("tranches/<int:pk>/record/", finance.record, name="record"),

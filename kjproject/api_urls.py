@@ -15,10 +15,12 @@ from rest_framework.routers import DefaultRouter
 from experts.api import ExpertViewSet, InvitationViewSet, ReviewRoundViewSet, ReviewTaskViewSet
 from funding.api import (
     AgreementViewSet,
+    BudgetAdjustmentViewSet,
     DisbursementViewSet,
     DueTrancheViewSet,
     RecoveryViewSet,
     RepaymentViewSet,
+    SubsidyClaimViewSet,
 )
 from projects.api import ApplicationViewSet, CallViewSet
 from projects.challenges.api import (
@@ -52,6 +54,8 @@ router.register("finance/due-tranches", DueTrancheViewSet, basename="due-tranche
 router.register("finance/disbursements", DisbursementViewSet, basename="disbursement")
 router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("repayments", RepaymentViewSet, basename="repayment")
+router.register("budget-adjustments", BudgetAdjustmentViewSet, basename="budget-adjustment")
+router.register("subsidy-claims", SubsidyClaimViewSet, basename="subsidy-claim")
 
 docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api:schema", title="科技项目管理系统 API")

@@ -330,5 +330,5 @@ def test_lists_run_a_fixed_number_of_queries(client, django_assert_max_num_queri
             assert len(results(client.get(url(name)))) == rows
     with django_assert_max_num_queries(5):
         assert len(results(client.get(url("disbursement-list")))) == 2 * rows
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # with the budget lines
         assert client.get(url("agreement-detail", agreement.pk)).status_code == 200

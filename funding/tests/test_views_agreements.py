@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from funding import budget as fb
 from funding import services as fs
-from funding.models import Disbursement, TaskAgreement, Tranche
+from funding.models import AgreementBudgetLine, Disbursement, TaskAgreement, Tranche
 
 from .factories import established_project
 
@@ -111,6 +112,7 @@ def test_the_list_runs_a_fixed_number_of_queries(client, officer, org, n, django
 
 def test_officer_drafts_the_agreement_of_a_project_without_one(client, officer, applicant, project):
     Tranche.objects.filter(agreement__project=project).delete()
+    AgreementBudgetLine.objects.filter(agreement__project=project).delete()
     TaskAgreement.objects.filter(project=project).delete()
     client.force_login(applicant)
     assert client.post(reverse("funding:draft", args=[project.pk])).status_code == 404
@@ -156,11 +158,18 @@ def test_detail_runs_a_fixed_number_of_queries(client, officer, org, role, djang
         fs.approve_disbursement(actor=approver, disbursement_id=d.pk)
     user = {"officer": officer, "finance": UserFactory(roles=["finance"]),
             "org_admin": UserFactory(roles=["org_admin"], organization=org)}[role]
+    requester = UserFactory(roles=["applicant"], organization=org)
+    for i in range(3):  # 预算调整 history: the budget card's queries do not grow with it
+        lines = {x.category: x for x in AgreementBudgetLine.objects.filter(agreement=agreement)}
+        fb.request_adjustment(actor=requester, agreement_id=agreement.pk, reason=f"调整{i}", lines={
+            "business": {"fiscal": lines["business"].fiscal_amount - 100, "self": lines["business"].self_amount},
+            "labour": {"fiscal": lines["labour"].fiscal_amount + 100, "self": lines["labour"].self_amount}})
     client.force_login(user)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         r = client.get(detail(agreement))
     assert r.status_code == 200
     assert body(r).count('data-testid="disbursement"') == 3
+    assert body(r).count('data-testid="adjustment"') == 3
 
 
 def test_finance_sees_record_and_reverse_links(client, officer, agreement, finance_user):

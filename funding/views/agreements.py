@@ -25,10 +25,12 @@ from accounts.exceptions import DomainError
 from accounts.roles import Role
 from accounts.workflow import object_history
 
-from .. import selectors, services
+from .. import selectors, services, subsidy
 from ..forms import AgreementFilterForm, AgreementTargetFormSet, AgreementTermsForm, TrancheFormSet
+from ..forms_budget import BudgetLinesForm
 from ..forms_recovery import TerminateForm
 from ..models import Condition, Disbursement, RecoveryOrder, TaskAgreement, Tranche
+from . import budget as budget_views
 from . import recovery
 from ._messages import _flash, _form_messages
 
@@ -200,6 +202,9 @@ def agreement_detail(request, pk):
     can_manage = user.has_perm(MANAGE)
     editable = _is_editable(agreement)
     orders = selectors.recovery_orders_of(user, agreement)
+    adjustments = selectors.adjustments_of(user, agreement)
+    post_subsidy = subsidy.is_post_subsidy(agreement.project)
+    claim = selectors.claim_of(user, agreement) if post_subsidy else None
     return render(request, "funding/agreements/detail.html", {
         "agreement": agreement,
         "project": agreement.project,
@@ -217,6 +222,15 @@ def agreement_detail(request, pk):
         "recovery_orders": orders,
         "can_open_recovery": can_manage and recovery.recoverable(agreement)
         and not any(o.state == RecoveryOrder.State.OPEN for o in orders),
+        # 预算 and 预算调整
+        "budget": budget_views.budget_rows(agreement.budget_lines.all()),
+        "adjustments": budget_views.adjustment_rows(adjustments),
+        "can_adjust": budget_views.can_request(user, agreement, adjustments),
+        # 后补助
+        "post_subsidy": post_subsidy,
+        "claim": claim,
+        "can_claim": post_subsidy and user.has_perm("funding.claim_subsidy_obj", agreement)
+        and not subsidy.why_no_claim(agreement, claim),
     })
 
 
@@ -232,6 +246,7 @@ def agreement_print(request, pk):
         "tranches": tranches,
         "plan_sum": _plan_sum(agreement.tranches.all()),
         "total_amount": agreement.fiscal_amount + agreement.self_amount,
+        "budget": budget_views.budget_rows(agreement.budget_lines.all()),
     })
 
 
@@ -268,6 +283,10 @@ def _not_editable(request, agreement) -> bool:
     return True
 
 
+def _budget_of(agreement: TaskAgreement) -> dict:
+    return {line.category: (line.fiscal_amount, line.self_amount) for line in agreement.budget_lines.all()}
+
+
 def _targets_initial(agreement: TaskAgreement) -> list[dict]:
     return [{"kind": t.get("kind") or "output", "indicator": t.get("indicator", ""),
              "target_value": t.get("target_value", ""), "unit": t.get("unit", "")} for t in agreement.targets or []]
@@ -284,8 +303,15 @@ def agreement_edit(request, pk):
     if request.method == "POST":
         form = AgreementTermsForm(request.POST)
         formset = AgreementTargetFormSet(request.POST, prefix="targets")
-        if form.is_valid() and formset.is_valid():
+        with_budget = "budget-fiscal_business" in request.POST
+        budget_form = BudgetLinesForm(request.POST if with_budget else None, prefix="budget",
+                                      initial=BudgetLinesForm.initial_from(_budget_of(agreement)))
+        if form.is_valid() and formset.is_valid() and (not with_budget or budget_form.is_valid()):
             data = {**form.cleaned_data, "targets": formset.rows()}
+            if data.get("self_amount") is None:
+                data.pop("self_amount", None)
+            if with_budget:
+                data["budget"] = budget_form.lines()
             was_confirmed = agreement.state in (AG.ORG_CONFIRMED, AG.OFFICE_CONFIRMED)
             try:
                 services.update_agreement(actor=user, agreement_id=agreement.pk, data=data)
@@ -297,14 +323,17 @@ def agreement_edit(request, pk):
                                                           if was_confirmed else ""))
                 return redirect("funding:agreement", agreement.pk)
         else:
-            _flash(request, _form_messages(form) + _formset_messages(formset, _("第%(n)d项绩效指标：")))
+            _flash(request, _form_messages(form) + _formset_messages(formset, _("第%(n)d项绩效指标："))
+                   + (_form_messages(budget_form) if with_budget else []))
             status = 400
     else:
         form = AgreementTermsForm(initial={"start_date": agreement.start_date, "end_date": agreement.end_date,
                                            "self_amount": agreement.self_amount})
         formset = AgreementTargetFormSet(initial=_targets_initial(agreement), prefix="targets")
+        budget_form = BudgetLinesForm(prefix="budget", initial=BudgetLinesForm.initial_from(_budget_of(agreement)))
     return render(request, "funding/agreements/edit.html", {
         "agreement": agreement, "project": agreement.project, "form": form, "formset": formset,
+        "budget_form": budget_form,
         "confirmed": agreement.state in (AG.ORG_CONFIRMED, AG.OFFICE_CONFIRMED),
     }, status=status)
 
