@@ -126,6 +126,11 @@ VERB_LABELS = {
     "cancel": _("取消"),
     "approve": _("批准"),
     "reject": _("不予批准"),
+    # 预算调整 and 后补助 (the verbs outside their transitions)
+    "request_adjustment": _("申请预算调整"),
+    "adjust_budget": _("调整任务书预算"),
+    "submit_claim": _("申报后补助"),
+    "set_subsidy_amount": _("按核定结果确定后补助金额"),
 }
 
 
