@@ -7,6 +7,8 @@ the officer: six Projects, their draft 任务书 made by the funding receiver). 
 
 * five of the six agreements signed (the organisation's admin and the officer confirm online), the sixth
   (杭州云栖智能科技, the demo ``orgadmin``'s own) confirmed by the bureau only and waiting for the organisation;
+  two of them (之江理工大学's and 杭州余杭生物医药's, ``PERIODS``) started long ago, so that their 中期检查 and 验收
+  (demo/checkpoints.py) can lie in the past;
 * the first tranche (60% on signing) of three recorded by ``finance`` and approved by ``finance2``;
 * of those, one payment returned by the bank (银行退票) and taken back by an approved reversal, so its tranche is
   due again;
@@ -16,7 +18,8 @@ the officer: six Projects, their draft 任务书 made by the funding receiver). 
   its tranches cancelled).
 
 Dates: the call opened 200 days before the first run and its 公示 started 45 days before; confirmations and
-payments are placed in the weeks before the first run through the services' ``now`` arguments. The 立项 itself
+payments are placed in the weeks before the first run through the services' ``now`` arguments (for the two
+``PERIODS`` projects: at the start of their period, two years and 400 days ago). The 立项 itself
 is stamped with the time of the run (``establish_project`` takes no ``now``), so a project's 立项时间 (shown in
 the admin only) is later than its agreement's signing.
 
@@ -52,6 +55,10 @@ BANK_RETURN = "银行退票：收款账户户名与开户行登记信息不一�
 # "queued" (recorded, waiting for approval), "office" (confirmed by the bureau only)
 STORIES = {"zjlg": "paid", "yhsy": "paid", "bjgd": "returned", "dj9y": "queued", "xdny": "queued",
            "yunqi": "office"}
+# agreement periods (days from the first run) of the projects whose 中期检查 and 验收 lie in the past
+# (demo/checkpoints.py): signed on the fourth day, first tranche paid on the tenth; the others start 40 days ago,
+# run two years and were signed in the last five weeks
+PERIODS = {"zjlg": (-760, -20), "yhsy": (-400, 330)}
 
 
 def spring_call():
@@ -183,20 +190,25 @@ class FundingSeeder:
             agreement = project.agreement
             if not self.untouched(agreement):
                 continue
-            start = self.day(-40)
+            if slug in PERIODS:
+                start_days, end_days = PERIODS[slug]
+                start, end, signed = self.day(start_days), self.day(end_days), start_days + 4
+            else:
+                start, signed = self.day(-40), -36 + offset
+                end = start.replace(year=start.year + 2) - datetime.timedelta(days=1)
             fs.update_agreement(actor=self.officer, agreement_id=agreement.pk, data={
-                "start_date": start, "end_date": start.replace(year=start.year + 2) - datetime.timedelta(days=1)})
+                "start_date": start, "end_date": end})
             if story == "office":
                 fs.confirm_agreement(actor=self.officer, agreement_id=agreement.pk, now=self.at(-3, 15))
                 continue
-            fs.confirm_agreement(actor=self.admin(org.pk), agreement_id=agreement.pk, now=self.at(-38 + offset, 9))
-            fs.confirm_agreement(actor=self.officer, agreement_id=agreement.pk, now=self.at(-36 + offset, 16))
+            fs.confirm_agreement(actor=self.admin(org.pk), agreement_id=agreement.pk, now=self.at(signed - 2, 9))
+            fs.confirm_agreement(actor=self.officer, agreement_id=agreement.pk, now=self.at(signed, 16))
             self.cmd.created["agreements"] += 1
             first = agreement.tranches.get(position=1)
             if story == "queued":
                 self.pay(first, days=-2 - offset % 2, approve=False)
                 continue
-            payment = self.pay(first, days=-30 + offset)
+            payment = self.pay(first, days=signed + 6)
             if story == "returned":
                 reversal = fs.reverse_disbursement(
                     actor=self.clerk, disbursement_id=payment.pk, voucher_no=self.voucher(-25, first, "R"),
@@ -230,11 +242,12 @@ class FundingSeeder:
         """A 浙江农信 bank voucher number: ZJNX, the payment date, five digits."""
         return f"ZJNX{self.day(days):%Y%m%d}{(tranche.pk * 37 + (7 if suffix else 0)) % 100000:05d}"
 
-    def pay(self, tranche: Tranche, *, days: int, approve: bool = True) -> Disbursement:
+    def pay(self, tranche: Tranche, *, days: int, approve: bool = True,
+            note: str = "按任务书约定拨付首期财政资金。") -> Disbursement:
         d = fs.record_disbursement(
             actor=self.clerk, tranche_id=tranche.pk, amount=tranche.amount, voucher_no=self.voucher(days, tranche),
             paid_on=self.day(days), idempotency_key=f"demo-pay-{tranche.agreement.number}-{tranche.position}",
-            note="按任务书约定拨付首期财政资金。", now=self.at(days, 14))
+            note=note, now=self.at(days, 14))
         self.cmd.created["disbursements"] += 1
         if approve:
             d = fs.approve_disbursement(actor=self.approver, disbursement_id=d.pk, note="凭证齐全，金额无误。",

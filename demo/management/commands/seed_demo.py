@@ -36,6 +36,7 @@ from projects.checklists import FORMAL_REVIEW_CHECKLIST
 from projects.models import Application, AttachmentKind, Call, FormalReview, Program
 
 from ...challenges import seed_challenges
+from ...checkpoints import seed_checkpoints
 from ...funding import seed_funding
 from ...reviews import seed_reviews
 
@@ -523,6 +524,7 @@ class Command(BaseCommand):
         seed_reviews(self, password=DEMO_PASSWORD)
         seed_challenges(self, password=DEMO_PASSWORD)
         seed_funding(self)
+        seed_checkpoints(self)
 
     def staff_user(self, username, real_name, roles, is_staff, is_superuser, email, _try) -> User:
         user = User.objects.filter(username=username).first()
