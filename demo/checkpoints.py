@@ -31,7 +31,8 @@ repayment).
 
 Idempotent: every step is guarded on the state the previous one leaves (a report that is still to be submitted,
 scored or concluded; a tranche still due; a round not yet held, found by its name); payments and repayments carry
-fixed idempotency keys. Projects signed by an older demo (period not in the past) are left as they are.
+fixed idempotency keys. In a database seeded by an older demo, where 之江理工大学's project still runs (its period
+not in the past), the whole course is skipped.
 """
 
 from __future__ import annotations
