@@ -30,6 +30,7 @@ from accounts.selectors import org_admins_of, users_with_role
 from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
+from projects import services as project_services
 from projects.models import BudgetLine, Program, Project, ProjectMilestone
 from projects.services import budget_totals
 
@@ -485,6 +486,9 @@ def confirm_agreement(*, actor: User, agreement_id: int, now=None) -> TaskAgreem
 
         def after(locked, from_state):
             if locked.state == AG.SIGNED:
+                # the signed period is the project's: its checkpoints (中期, 验收 due 6 months after the end) follow it
+                project_services.set_project_period(project_id=locked.project_id, start_date=locked.start_date,
+                                                    end_date=locked.end_date, actor=actor)
                 _make_due(locked, actor, conditions=[Condition.SIGNING], now=now)
                 _make_due_dates(locked, actor, now=now)
                 _catch_up_checkpoints(locked, actor, now=now)
