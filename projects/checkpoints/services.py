@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused, parse_date
-from accounts.fields import to_yuan
+from accounts.fields import MAX_YUAN, to_yuan
 from accounts.models import Role, User
 from accounts.selectors import users_with_role
 from accounts.workflow import T, Workflow, record_audit, run_transition
@@ -187,7 +187,7 @@ def _office_link(report) -> str:
 
 
 def _fen(value, label: str, *, allow_blank: bool) -> Decimal | None:
-    if value in (None, ""):
+    if value is None or value == "":
         if allow_blank:
             return None
         raise InvalidInput(_("请填写%(f)s。") % {"f": label})
@@ -197,19 +197,33 @@ def _fen(value, label: str, *, allow_blank: bool) -> Decimal | None:
         amount = None
     if amount is None or amount < 0:
         raise InvalidInput(_("%(f)s须为不小于0的金额，最多精确到分。") % {"f": label})
-    return amount
+    return abs(amount)  # "-0" is 0.00
 
 
-def _number(value, label: str) -> Decimal | None:
-    if value in (None, ""):
+def _text(value, label: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(_("%(f)s须为文字。") % {"f": label})
+    return value.strip()
+
+
+def _number(value, label: str) -> str | None:
+    if value is None or value == "":
         return None
+    if not isinstance(value, (str, int, float, Decimal)) or isinstance(value, bool):
+        raise InvalidInput(_("%(f)s须为不小于0的数值。") % {"f": label})
     try:
         number = Decimal(str(value).strip().replace(",", ""))
     except (InvalidOperation, ValueError):
         number = None
     if number is None or not number.is_finite() or number < 0 or abs(number) >= Decimal("1e12"):
         raise InvalidInput(_("%(f)s须为不小于0的数值。") % {"f": label})
-    return number.normalize() if number != number.to_integral() else number.quantize(Decimal("1"))
+    return _plain(number)
+
+
+def _plain(number: Decimal) -> str:
+    """A figure as people write it: 1000, 2.5, 0.00000001 (never 1E+3, 1E-8 or -0)."""
+    text = format(abs(number) if number == 0 else number.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # ---- what a report is measured against -----------------------------------------------------------------------------
@@ -222,8 +236,8 @@ def terms_of(project: Project) -> tuple[list[dict], dict[str, tuple[Decimal, Dec
     if terms is not None:
         return list(terms.targets), dict(terms.budget)
     app = project.application
-    targets = [{"kind": t.kind, "indicator": t.indicator, "target_value": str(t.target_value.normalize()),
-                "unit": t.unit} for t in app.targets.all()]
+    targets = [{"kind": t.kind, "indicator": t.indicator, "target_value": _plain(t.target_value), "unit": t.unit}
+               for t in app.targets.order_by("position", "id")]
     budget = {b.category: (b.fiscal_amount, b.self_amount) for b in app.budget_lines.all()}
     return targets, budget
 
@@ -245,15 +259,20 @@ def _blank_spending(budget: dict[str, tuple[Decimal, Decimal]]) -> list[dict]:
 def _fill(report, *, targets, spending) -> list[str]:
     """Copy the organisation's figures onto the report's rows (blanks allowed while it is being filled in)."""
     if targets is not None:
-        if len(targets) != len(report.targets):
+        if (not isinstance(targets, (list, tuple)) or len(targets) != len(report.targets)
+                or not all(isinstance(given, dict) for given in targets)):
             raise InvalidInput(_("绩效指标与任务书不一致，请刷新页面后重新填写。"))
         rows = []
         for row, given in zip(report.targets, targets, strict=True):
             value = _number(given.get("value"), _("“%(i)s”的完成值") % {"i": row["indicator"]})
-            rows.append({**row, "value": "" if value is None else str(value),
-                         "evidence": (given.get("evidence") or "").strip()[:2000]})
+            evidence = given.get("evidence") or ""
+            if not isinstance(evidence, str):
+                raise InvalidInput(_("“%(i)s”的佐证说明须为文字。") % {"i": row["indicator"]})
+            rows.append({**row, "value": "" if value is None else value, "evidence": evidence.strip()[:2000]})
         report.targets = rows
     if spending is not None:
+        if not isinstance(spending, dict) or not all(isinstance(v, dict) for v in spending.values()):
+            raise InvalidInput(_("经费支出须按预算科目填写，请刷新页面后重新填写。"))
         labels = dict(BudgetLine.Category.choices)
         rows = []
         for row in report.spending:
@@ -265,6 +284,8 @@ def _fill(report, *, targets, spending) -> list[str]:
         report.spending = rows
         report.spent_fiscal = sum((Decimal(r["fiscal"]) for r in rows if r["fiscal"] != ""), Decimal("0.00"))
         report.spent_self = sum((Decimal(r["self"]) for r in rows if r["self"] != ""), Decimal("0.00"))
+        if max(report.spent_fiscal, report.spent_self) >= MAX_YUAN:
+            raise InvalidInput(_("经费支出合计超出允许范围，请核对金额。"))
     return ["targets", "spending", "spent_fiscal", "spent_self"]
 
 
@@ -353,9 +374,15 @@ def open_midterm(*, actor: User, project_ids, due_date, now=None) -> tuple[list[
     due_date = parse_date(due_date, _("提交期限"))
     if due_date < timezone.localdate(now):
         raise InvalidInput(_("提交期限不能早于今天。"))
-    ids = sorted({int(pk) for pk in project_ids})
+    try:
+        ids = sorted({int(str(pk).strip()) for pk in project_ids})
+    except (TypeError, ValueError):
+        raise InvalidInput(_("所选项目无效。")) from None
     if not ids:
         raise InvalidInput(_("请选择要开展中期检查的项目。"))
+    unknown = set(ids) - set(Project.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if unknown:
+        raise InvalidInput(_("项目不存在：%(ids)s。") % {"ids": "、".join(str(i) for i in sorted(unknown))})
     opened, skipped = [], []
     with transaction.atomic():
         for project_id in ids:
@@ -396,21 +423,34 @@ def save_midterm(*, actor: User, report_id: int, progress: str | None = None, ta
             raise TransitionRefused(_("中期报告已%(s)s，不能再修改。") % {"s": report.get_state_display()})
         fields = _fill(report, targets=targets, spending=spending)
         if progress is not None:
-            report.progress = progress.strip()
+            report.progress = _text(progress, _("总体进展情况"))
             fields.append("progress")
         report.save(update_fields=[*fields, "updated_at"])
         record_audit(actor=actor, verb="save", target=report)
     return report
 
 
+def _lateness(report, now, first_due: datetime.date | None, first_label: str) -> str:
+    """'' when on time; else what the officer is told: the report (or its rectification) came after its date.
+    Late reports are accepted — the bureau decides — but flagged, in the notice and in the audit event."""
+    due, what = (first_due, first_label) if report.attempt == 1 else (report.rectify_due, _("整改期限"))
+    if due is None or timezone.localdate(now) <= due:
+        return ""
+    return _("（已超过%(w)s %(d)s）") % {"w": what, "d": due.isoformat()}
+
+
 def submit_midterm(*, actor: User, report_id: int, now=None) -> MidtermReport:
-    """提交中期报告 (or the rectified one). Everything asked for must be there."""
+    """提交中期报告 (or the rectified one). Everything asked for must be there. Accepted after the due date (or the
+    rectification date) too: the officer's notice and the audit event say it came late."""
     now = _now(now)
     report = MidtermReport.objects.select_related("project__organization").get(pk=report_id)
     _require(actor, "projects.report_checkpoint_obj", report.project, _("只有项目承担单位可以提交中期报告。"))
     with transaction.atomic():
         project = _lock_project(report.project_id)
         _require_running(project)
+        # under the project's lock no conclusion can change the attempt or the rectification date
+        report = MidtermReport.objects.get(pk=report_id)
+        late = _lateness(report, now, report.due_date, _("提交期限"))
 
         def guard(locked):
             missing = [] if locked.progress else [str(_("总体进展情况"))]
@@ -426,23 +466,24 @@ def submit_midterm(*, actor: User, report_id: int, now=None) -> MidtermReport:
         def after(locked, from_state):
             notify(_officers(), kind=MessageKind.CHECKPOINT_SUBMITTED,
                    title=_("中期报告待评审：%(p)s") % {"p": project.number},
-                   body=_("项目《%(t)s》（%(o)s）提交了%(w)s中期报告。")
+                   body=_("项目《%(t)s》（%(o)s）提交了%(w)s中期报告。%(l)s")
                    % {"t": project.title, "o": project.organization.name,
-                      "w": _("整改后的") if locked.attempt > 1 else ""},
+                      "w": _("整改后的") if locked.attempt > 1 else "", "l": late},
                    link=_office_link(locked), target=locked, dedupe_key=f"midterm:{locked.pk}:submitted:{locked.attempt}")
 
         return run_transition(workflow=MIDTERM_WORKFLOW, queryset=MidtermReport.objects.all(), pk=report_id,
                               name="submit", actor=actor, guard=guard, apply=apply, after=after,
-                              data={"attempt": report.attempt})
+                              data={"attempt": report.attempt, "late": bool(late)})
 
 
 def record_expert_scores(*, report_kind: str, scores: dict[int, tuple[Decimal | None, int]]) -> None:
     """An expert round of 中期报告 or 验收申请 closed (called by the experts app): the reports still awaiting their
-    first conclusion take the round's score; a concluded, rectified or cancelled one keeps what it had."""
+    first conclusion take the round's score; a concluded, rectified or cancelled one keeps what it had, and so does
+    one already scored by an earlier round (two rounds drawn at once may both hold it: the first to close counts)."""
     model = {"midterm": MidtermReport, "acceptance": AcceptanceReport}[report_kind]
     with transaction.atomic():
         for report in model.objects.select_for_update().filter(pk__in=list(scores)).order_by("id"):
-            if report.state != model.State.SUBMITTED or report.attempt != 1:
+            if report.state != model.State.SUBMITTED or report.attempt != 1 or report.expert_score is not None:
                 continue
             report.expert_score, report.expert_review_count = scores[report.pk]
             report.save(update_fields=["expert_score", "expert_review_count", "updated_at"])
@@ -560,7 +601,8 @@ def conclude_midterm(*, actor: User, report_id: int, conclusion: str, note: str 
 
         return run_transition(workflow=MIDTERM_WORKFLOW, queryset=MidtermReport.objects.all(), pk=report_id,
                               name=conclusion, actor=actor, reason=note, guard=guard, apply=apply, after=after,
-                              data={"fault": bool(fault), "rectify_due": due.isoformat() if due else None})
+                              data={"fault": bool(fault) and conclusion == "fail",
+                                    "rectify_due": due.isoformat() if due else None})
 
 
 # ---- 验收 ----------------------------------------------------------------------------------------------------------
@@ -600,7 +642,7 @@ def save_acceptance(*, actor: User, report_id: int, summary: str | None = None, 
             raise TransitionRefused(_("验收申请已%(s)s，不能再修改。") % {"s": report.get_state_display()})
         fields = _fill(report, targets=targets, spending=spending)
         if summary is not None:
-            report.summary = summary.strip()
+            report.summary = _text(summary, _("项目总结"))
             fields.append("summary")
         report.save(update_fields=[*fields, "updated_at"])
         record_audit(actor=actor, verb="save", target=report)
@@ -616,6 +658,8 @@ def submit_acceptance(*, actor: User, report_id: int, now=None) -> AcceptanceRep
     with transaction.atomic():
         project = _lock_project(report.project_id)
         _require_running(project)
+        report = AcceptanceReport.objects.get(pk=report_id)  # the attempt, stable under the project's lock
+        late = _lateness(report, now, acceptance_due_date(project), _("验收申请期限"))
 
         def guard(locked):
             missing = [] if locked.summary else [str(_("项目总结"))]
@@ -630,20 +674,17 @@ def submit_acceptance(*, actor: User, report_id: int, now=None) -> AcceptanceRep
             return ["submitted_at", "submitted_by"]
 
         def after(locked, from_state):
-            due = acceptance_due_date(project)
-            late = due is not None and timezone.localdate(now) > due
             notify(_officers(), kind=MessageKind.CHECKPOINT_SUBMITTED,
                    title=_("验收申请待评审：%(p)s") % {"p": project.number},
                    body=_("项目《%(t)s》（%(o)s）提交了%(w)s验收申请。%(l)s")
                    % {"t": project.title, "o": project.organization.name,
-                      "w": _("整改后的") if locked.attempt > 1 else "",
-                      "l": (_("（已超过验收申请期限 %(d)s）") % {"d": due.isoformat()}) if late else ""},
+                      "w": _("整改后的") if locked.attempt > 1 else "", "l": late},
                    link=_office_link(locked), target=locked,
                    dedupe_key=f"acceptancereport:{locked.pk}:submitted:{locked.attempt}")
 
         return run_transition(workflow=ACCEPTANCE_WORKFLOW, queryset=AcceptanceReport.objects.all(), pk=report_id,
                               name="submit", actor=actor, guard=guard, apply=apply, after=after,
-                              data={"attempt": report.attempt})
+                              data={"attempt": report.attempt, "late": bool(late)})
 
 
 def conclude_acceptance(*, actor: User, report_id: int, conclusion: str, note: str = "", rectify_due=None,
@@ -690,12 +731,14 @@ def conclude_acceptance(*, actor: User, report_id: int, conclusion: str, note: s
 
         return run_transition(workflow=ACCEPTANCE_WORKFLOW, queryset=AcceptanceReport.objects.all(), pk=report_id,
                               name=conclusion, actor=actor, reason=note, guard=guard, apply=apply, after=after,
-                              data={"fault": bool(fault), "rectify_due": due.isoformat() if due else None})
+                              data={"fault": bool(fault) and conclusion == "fail",
+                                    "rectify_due": due.isoformat() if due else None})
 
 
 def cancel_open_checkpoints(project: Project, *, actor, reason: str) -> None:
-    """The project ended (terminated, completed, failed, closed): the reports still open are cancelled, each audited.
-    Called inside the transaction that ended it."""
+    """The project ended (terminated, completed, failed, closed): the reports still open are cancelled and an
+    extension request still awaiting approval is answered 不予批准 (the project is over), each audited. Called inside
+    the transaction that ended it."""
     for pk in MidtermReport.objects.filter(project=project, state__in=MidtermReport.OPEN_STATES).values_list(
             "pk", flat=True):
         run_transition(workflow=MIDTERM_WORKFLOW, queryset=MidtermReport.objects.all(), pk=pk, name="cancel",
@@ -704,6 +747,16 @@ def cancel_open_checkpoints(project: Project, *, actor, reason: str) -> None:
             "pk", flat=True):
         run_transition(workflow=ACCEPTANCE_WORKFLOW, queryset=AcceptanceReport.objects.all(), pk=pk, name="cancel",
                        actor=actor, reason=reason)
+    note = _("项目已结束，延期申请不再审批：%(r)s") % {"r": reason}
+    now = timezone.now()
+
+    def decided(locked):
+        locked.decided_by, locked.decided_at, locked.decision_note = actor, now, note
+        return ["decided_by", "decided_at", "decision_note"]
+
+    for pk in ExtensionRequest.objects.filter(project=project, state=ES.SUBMITTED).values_list("pk", flat=True):
+        run_transition(workflow=EXTENSION_WORKFLOW, queryset=ExtensionRequest.objects.all(), pk=pk, name="reject",
+                       actor=actor, reason=note, apply=decided)
 
 
 # ---- 延期 ----------------------------------------------------------------------------------------------------------
@@ -774,6 +827,8 @@ def decide_extension(*, actor: User, request_id: int, approve: bool, note: str =
                 _require_running(project)
                 if project.end_date != locked.original_end_date:
                     raise TransitionRefused(_("项目结束日期已变更，请核实后再审批。"))
+                if AcceptanceReport.objects.filter(project=project).exclude(state__in=[AS.DRAFT, AS.CANCELLED]).exists():
+                    raise TransitionRefused(_("项目已提交验收申请，不能再批准延期，请给出不予批准的意见。"))
 
         def apply(locked):
             locked.decided_by, locked.decided_at, locked.decision_note = actor, now, note
