@@ -22,11 +22,14 @@ from accounts.fields import fmt_yuan
 from accounts.workflow import record_audit
 from activity.admin import register_workflow
 
-from . import selectors, services
+from . import budget, selectors, services, subsidy
 from .models import (
+    AgreementBudgetLine,
+    BudgetAdjustment,
     Condition,
     Disbursement,
     FundingScheme,
+    PostSubsidyClaim,
     RecoveryOrder,
     Repayment,
     SchemeTranche,
@@ -35,7 +38,8 @@ from .models import (
 )
 
 for _workflow in (services.AGREEMENT_WORKFLOW, services.TRANCHE_WORKFLOW, services.DISBURSEMENT_WORKFLOW,
-                  services.RECOVERY_WORKFLOW, services.REPAYMENT_WORKFLOW):
+                  services.RECOVERY_WORKFLOW, services.REPAYMENT_WORKFLOW, budget.ADJUSTMENT_WORKFLOW,
+                  subsidy.CLAIM_WORKFLOW):
     register_workflow(_workflow)
 
 HUNDRED = Decimal("100")
@@ -61,7 +65,8 @@ def _bureau_only(request, queryset):
 class FundingSchemeForm(forms.ModelForm):
     class Meta:
         model = FundingScheme
-        fields = ["name", "program", "call"]
+        fields = ["name", "program", "call", "adjust_percent", "adjust_equipment_up", "subsidy_percent",
+                  "subsidy_cap"]
         help_texts = {
             "program": gettext_lazy("适用于该计划类别下所有指南（指南另有方案的除外）"),
             "call": gettext_lazy("仅适用于该指南，优先于计划类别的方案"),
@@ -119,12 +124,18 @@ class SchemeTrancheInline(admin.TabularInline):
 class FundingSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
     form = FundingSchemeForm
     inlines = [SchemeTrancheInline]
-    list_display = ["name", "program", "call", "plan", "updated_at"]
+    list_display = ["name", "program", "call", "plan", "adjust_percent", "adjust_equipment_up", "subsidy_rule",
+                    "updated_at"]
     list_select_related = ["program", "call"]
     search_fields = ["name", "program__name", "program__code", "call__title"]
     autocomplete_fields = ["program", "call"]
     readonly_fields = ["created_at", "updated_at"]
-    fields = ["name", "program", "call", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "program", "call"]}),
+        (gettext_lazy("预算调整"), {"fields": ["adjust_percent", "adjust_equipment_up"]}),
+        (gettext_lazy("后补助"), {"fields": ["subsidy_percent", "subsidy_cap"]}),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
 
     def get_queryset(self, request):
         return _bureau_only(request, super().get_queryset(request)).prefetch_related("steps")
@@ -137,11 +148,22 @@ class FundingSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
     def plan(self, obj):
         return "；".join(f"{s.name} {s.percent.normalize():f}%" for s in obj.steps.all()) or "—"
 
+    @admin.display(description=gettext_lazy("后补助"))
+    def subsidy_rule(self, obj):
+        if obj.subsidy_percent is None:
+            return "—"
+        text = f"{obj.subsidy_percent.normalize():f}%"
+        return text + (_("，上限 %(c)s 元") % {"c": _yuan(obj.subsidy_cap)} if obj.subsidy_cap else "")
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         scheme = form.instance
         record_audit(actor=request.user, verb="edit" if change else "create", target=scheme,
                      data={"program": scheme.program_id, "call": scheme.call_id,
+                           "adjust_percent": str(scheme.adjust_percent),
+                           "adjust_equipment_up": scheme.adjust_equipment_up,
+                           "subsidy_percent": str(scheme.subsidy_percent or ""),
+                           "subsidy_cap": str(scheme.subsidy_cap or ""),
                            "steps": [[s.name, str(s.percent), s.condition, s.checkpoint]
                                      for s in scheme.steps.order_by("position", "id")]})
 
@@ -184,6 +206,21 @@ class DisbursementInline(ReadOnlyInline):
         return _yuan(obj.signed_amount)
 
 
+class BudgetLineInline(ReadOnlyInline):
+    model = AgreementBudgetLine
+    fields = ["category", "fiscal_display", "self_display"]
+    readonly_fields = fields
+    ordering = ["id"]
+
+    @admin.display(description=gettext_lazy("财政资金（元）"))
+    def fiscal_display(self, obj):
+        return _yuan(obj.fiscal_amount)
+
+    @admin.display(description=gettext_lazy("自筹资金（元）"))
+    def self_display(self, obj):
+        return _yuan(obj.self_amount)
+
+
 @admin.register(TaskAgreement)
 class TaskAgreementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     history_workflow = services.AGREEMENT_WORKFLOW
@@ -192,7 +229,7 @@ class TaskAgreementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     list_filter = ["state"]
     search_fields = ["number", "project__number", "project__title", "project__organization__name"]
     ordering = ["-created_at", "-id"]
-    inlines = [TrancheInline, DisbursementInline]
+    inlines = [BudgetLineInline, TrancheInline, DisbursementInline]
     fieldsets = [
         (None, {"fields": ["number", "project", "organization", "state_display", "portal_link"]}),
         (gettext_lazy("经费"), {"fields": ["fiscal_display", "self_display", "paid_display", "recorded_display",
@@ -422,3 +459,117 @@ class RepaymentAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):
         return _state_badge(obj)
+
+
+# ---- 预算 and 预算调整 ----------------------------------------------------------------------------------------------
+
+
+@admin.register(AgreementBudgetLine)
+class AgreementBudgetLineAdmin(ReadOnlyAdmin):
+    list_display = ["agreement", "organization", "category", "fiscal_display", "self_display"]
+    list_filter = ["category"]
+    search_fields = ["agreement__number", "agreement__project__title"]
+    ordering = ["-agreement__created_at", "agreement_id", "id"]
+    fields = ["agreement", "category", "fiscal_display", "self_display"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return _bureau_only(request, super().get_queryset(request)).select_related(
+            "agreement__project__organization")
+
+    @admin.display(description=gettext_lazy("承担单位"))
+    def organization(self, obj):
+        return obj.agreement.project.organization.name
+
+    @admin.display(description=gettext_lazy("财政资金（元）"), ordering="fiscal_amount")
+    def fiscal_display(self, obj):
+        return _yuan(obj.fiscal_amount)
+
+    @admin.display(description=gettext_lazy("自筹资金（元）"), ordering="self_amount")
+    def self_display(self, obj):
+        return _yuan(obj.self_amount)
+
+
+@admin.register(BudgetAdjustment)
+class BudgetAdjustmentAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = budget.ADJUSTMENT_WORKFLOW
+    list_display = ["number", "agreement", "organization", "within_delegation", "state_display", "requested_by",
+                    "requested_at", "decided_by", "decided_at"]
+    list_filter = ["state", "within_delegation"]
+    search_fields = ["number", "agreement__number", "agreement__project__title",
+                     "agreement__project__organization__name"]
+    ordering = ["-requested_at", "-id"]
+    fields = ["number", "agreement", "state_display", "within_delegation", "changes_table", "reason",
+              "requested_by", "requested_at", "decided_by", "decided_at", "decision_note", "portal_link"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return _bureau_only(request, selectors.adjustments_visible_to(request.user))
+
+    @admin.display(description=gettext_lazy("承担单位"))
+    def organization(self, obj):
+        return obj.agreement.project.organization.name
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+    @admin.display(description=gettext_lazy("调整明细"))
+    def changes_table(self, obj):
+        labels = dict(AgreementBudgetLine._meta.get_field("category").choices)
+        rows = format_html_join("", "<tr><td>{}</td><td>{} → {}</td><td>{} → {}</td></tr>", (
+            (labels.get(c["category"], c["category"]), _yuan(c["fiscal_before"]), _yuan(c["fiscal_after"]),
+             _yuan(c["self_before"]), _yuan(c["self_after"])) for c in obj.changes or []))
+        return format_html("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
+                           "</table>", _("预算科目"), _("财政资金（元）"), _("自筹资金（元）"), rows)
+
+    @admin.display(description=gettext_lazy("业务系统"))
+    def portal_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("funding:adjustment", args=[obj.pk]),
+                           _("在业务系统中查看或审批"))
+
+
+@admin.register(PostSubsidyClaim)
+class PostSubsidyClaimAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    history_workflow = subsidy.CLAIM_WORKFLOW
+    list_display = ["agreement", "organization", "claimed_display", "verified_display", "subsidy_display",
+                    "state_display", "submitted_at", "decided_at"]
+    list_filter = ["state"]
+    search_fields = ["agreement__number", "agreement__project__title", "agreement__project__organization__name"]
+    ordering = ["-submitted_at", "-id"]
+    fields = ["agreement", "state_display", "claimed_display", "report_link", "audit_report_sha256", "note",
+              "submitted_by", "submitted_at", "verified_display", "percent", "cap_display", "subsidy_display",
+              "decided_by", "decided_at", "decision_note"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return _bureau_only(request, selectors.claims_visible_to(request.user))
+
+    @admin.display(description=gettext_lazy("承担单位"))
+    def organization(self, obj):
+        return obj.agreement.project.organization.name
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+    @admin.display(description=gettext_lazy("申报研发费用（元）"), ordering="claimed_expense")
+    def claimed_display(self, obj):
+        return _yuan(obj.claimed_expense)
+
+    @admin.display(description=gettext_lazy("核定研发费用（元）"))
+    def verified_display(self, obj):
+        return _yuan(obj.verified_expense)
+
+    @admin.display(description=gettext_lazy("补助上限（元）"))
+    def cap_display(self, obj):
+        return _yuan(obj.cap)
+
+    @admin.display(description=gettext_lazy("核定补助金额（元）"), ordering="subsidy_amount")
+    def subsidy_display(self, obj):
+        return _yuan(obj.subsidy_amount)
+
+    @admin.display(description=gettext_lazy("专项审计报告"))
+    def report_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("funding:subsidy_report", args=[obj.pk]),
+                           obj.audit_report_name)

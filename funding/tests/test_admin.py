@@ -151,6 +151,7 @@ def test_a_user_outside_the_bureau_reaches_no_funding_admin(client, officer, fin
 
 def scheme_post(name, *, program=None, call=None, steps=()):
     data = {"name": name, "program": program.pk if program else "", "call": call.pk if call else "",
+            "adjust_percent": "10.00",  # the form's initial value (预算调整 delegation)
             "steps-TOTAL_FORMS": str(len(steps)), "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0",
             "steps-MAX_NUM_FORMS": "1000"}
     for i, (step_name, percent, condition, checkpoint) in enumerate(steps):
