@@ -3,16 +3,21 @@ to the fen), kept equal to the agreement's amounts while the officer edits it; a
 delegation recorded at once, beyond it approved or rejected by the officer; the totals never move; one pending at a
 time; a stale approval refused; the agreed terms projects is told."""
 
+import importlib
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.tests.factories import UserFactory
 from activity.models import AuditEvent, Notification
 from funding import budget as fb
 from funding import services as fs
-from funding.models import AgreementBudgetLine, BudgetAdjustment, FundingScheme, TaskAgreement
+from funding.models import AgreementBudgetLine, BudgetAdjustment, FundingScheme, PostSubsidyClaim, TaskAgreement
 from projects.hooks import agreed_terms
 
 from .factories import established_project
@@ -317,3 +322,21 @@ def test_no_agreement_no_terms(officer):
     TaskAgreement.objects.filter(project=project).delete()
     project.refresh_from_db()
     assert fb.agreed_terms_of(project) is None
+
+
+def test_the_backfill_migration_makes_the_same_lines_as_drafting(officer, org):
+    backfill = importlib.import_module("funding.migrations.0006_backfill_budget_lines").backfill
+    project = established_project(granted=D("300000.00"), officer=officer, organization=org)
+    drafted = lines_of(project.agreement)
+    AgreementBudgetLine.objects.filter(agreement=project.agreement).delete()
+    backfill(apps, None)
+    assert lines_of(project.agreement) == drafted
+    backfill(apps, None)  # agreements that have lines are left alone
+    assert AgreementBudgetLine.objects.filter(agreement=project.agreement).count() == 3
+
+
+def test_every_new_state_has_a_badge_colour():
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "app.css").read_text()
+    coloured = set(re.findall(r"\.kj-state-([a-z_]+)", css))
+    for model in (BudgetAdjustment, PostSubsidyClaim):
+        assert set(model.State.values) <= coloured, model
