@@ -31,7 +31,7 @@ from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
 from projects import services as project_services
-from projects.models import BudgetLine, Program, Project, ProjectMilestone
+from projects.models import BudgetLine, MidtermReport, Program, Project, ProjectMilestone
 from projects.services import budget_totals
 
 from .models import (
@@ -465,6 +465,9 @@ def confirm_agreement(*, actor: User, agreement_id: int, now=None) -> TaskAgreem
     if not (as_org or as_office):
         raise PermissionRefused(_("只有承担单位管理员或科技局业务处室可以确认任务书。"))
     with transaction.atomic():
+        # lock order: the project, then its agreement (terminations and checkpoint conclusions lock in this order,
+        # and signing writes the project's period)
+        Project.objects.select_for_update(of=("self",)).only("pk").get(pk=agreement.project_id)
         state = TaskAgreement.objects.select_for_update(of=("self",)).values_list("state", flat=True).get(
             pk=agreement_id)
         if as_org:
@@ -554,8 +557,10 @@ def _catch_up_checkpoints(agreement, actor, *, now) -> None:
     for position in ProjectMilestone.objects.filter(project=project, state=ProjectMilestone.State.PASSED
                                                     ).values_list("position", flat=True):
         _make_due(agreement, actor, conditions=[Condition.CHECKPOINT], checkpoint=f"milestone:{position}", now=now)
+    if MidtermReport.objects.filter(project=project, state=MidtermReport.State.PASSED).exists():
+        _make_due(agreement, actor, conditions=[Condition.CHECKPOINT], checkpoint="midterm", now=now)
     if project.state == Project.State.COMPLETED:
-        _make_due(agreement, actor, conditions=[Condition.ACCEPTANCE], now=now)
+        _make_due(agreement, actor, conditions=[Condition.ACCEPTANCE, Condition.CHECKPOINT], now=now)
 
 
 def checkpoint_passed(*, project_id: int, checkpoint: str, actor=None, now=None) -> list[Tranche]:
@@ -569,7 +574,9 @@ def checkpoint_passed(*, project_id: int, checkpoint: str, actor=None, now=None)
         if agreement is None or agreement.state != AG.SIGNED:
             return []
         if checkpoint == "acceptance":
-            return _make_due(agreement, actor, conditions=[Condition.ACCEPTANCE], now=now)
+            # passing acceptance passes every earlier checkpoint too: a mid-term check the bureau never held (or a
+            # checkpoint tranche no conclusion reached) is paid with the acceptance tranche rather than never
+            return _make_due(agreement, actor, conditions=[Condition.ACCEPTANCE, Condition.CHECKPOINT], now=now)
         return _make_due(agreement, actor, conditions=[Condition.CHECKPOINT], checkpoint=checkpoint, now=now)
 
 

@@ -574,7 +574,6 @@ from .challenges.models import (  # noqa: E402, F401  (the 揭榜挂帅 models l
     ChallengeTarget,
     ProjectMilestone,
 )
-
 from .checkpoints.models import (  # noqa: E402, F401  (the 中期/验收/延期 models live in their own module)
     AcceptanceReport,
     CheckpointAttachment,

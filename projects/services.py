@@ -23,7 +23,7 @@ from activity.messaging import MessageKind
 from activity.services import notify
 
 from .checklists import FORMAL_REVIEW_CHECKLIST
-from .checkpoints.services import cancel_open_checkpoints
+from .checkpoints.services import add_months, cancel_open_checkpoints
 from .models import (
     Application,
     ApplicationVersion,
@@ -33,6 +33,7 @@ from .models import (
     BudgetLine,
     Call,
     CallDocument,
+    ExtensionRequest,
     FormalReview,
     Partner,
     PerformanceTarget,
@@ -1227,6 +1228,10 @@ def set_project_period(*, project_id: int, start_date, end_date, actor=None) -> 
     the 验收申请 is due 6 months after the end date, an extension is asked for 3 months before it."""
     with transaction.atomic():
         project = Project.objects.select_for_update(of=("self",)).get(pk=project_id)
+        extension = ExtensionRequest.objects.filter(project=project, state=ExtensionRequest.State.APPROVED).first()
+        if extension is not None:
+            # an extension approved before signing still holds: it moves the signed end date by its months
+            end_date = add_months(end_date, extension.months)
         if (project.start_date, project.end_date) == (start_date, end_date):
             return project
         before = (project.start_date, project.end_date)

@@ -21,12 +21,12 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.exceptions import PermissionRefused, TransitionRefused
+from accounts.exceptions import PermissionRefused
 from projects.api import ScopedViewSet, enum_field, error_responses, money_field, pk_of, request_user
 from projects.filters import MAX_ID
 
 from .. import selectors as project_selectors
-from ..models import BudgetLine
+from ..models import BudgetLine, Project
 from . import selectors, services
 from .models import AcceptanceReport, CheckpointAttachment, CheckpointAttachmentKind, ExtensionRequest, MidtermReport
 
@@ -193,7 +193,6 @@ class ReportDetailMixin(serializers.Serializer):
 
     detail_fields = ["targets", "spending", "attachments", "conclusion_note", "rectify_note", "fault",
                      "submitted_by", "concluded_by", "available_actions", "conclusions"]
-    conclusion_names: dict = {}
 
     @extend_schema_field(TargetRowSerializer(many=True))
     def get_targets(self, obj):
@@ -218,16 +217,9 @@ class ReportDetailMixin(serializers.Serializer):
         return actions
 
     def get_conclusions(self, obj) -> list[str]:
-        if obj.state != obj.State.SUBMITTED or not _is_officer(request_user(self)):
+        if obj.project.state != Project.State.ESTABLISHED or not _is_officer(request_user(self)):
             return []
-        allowed = []
-        for name in self.conclusion_names:
-            try:
-                services._check_conclusion(obj, name)
-            except TransitionRefused:
-                continue
-            allowed.append(name)
-        return allowed
+        return list(services.allowed_conclusions(obj))
 
 
 class MidtermListSerializer(ReportListSerializer):
@@ -240,7 +232,6 @@ class MidtermListSerializer(ReportListSerializer):
 
 
 class MidtermSerializer(ReportDetailMixin, MidtermListSerializer):
-    conclusion_names = services.MIDTERM_CONCLUSIONS
     requested_by = serializers.CharField(source="requested_by.display_name", read_only=True,
                                          help_text=gettext_lazy("发起人"))
 
@@ -265,7 +256,6 @@ class AcceptanceReportListSerializer(ReportListSerializer):
 
 
 class AcceptanceReportSerializer(ReportDetailMixin, AcceptanceReportListSerializer):
-    conclusion_names = services.ACCEPTANCE_CONCLUSIONS
     created_by = serializers.CharField(source="created_by.display_name", read_only=True,
                                        help_text=gettext_lazy("填报人"))
 

@@ -14,14 +14,14 @@ from accounts.forms import DATE_WIDGET, BootstrapMixin
 
 from ..models import BudgetLine
 from .models import CheckpointAttachmentKind
-from .services import EXTENSION_MAX_MONTHS, RECTIFY_MAX_MONTHS, add_months
+from .services import ATTACHMENT_KINDS, EXTENSION_MAX_MONTHS, RECTIFY_MAX_MONTHS, add_months
 
 AK = CheckpointAttachmentKind
 TEXT_MAX = 20000
 
 #: the kinds of file each report takes (the required ones are listed on the page)
-MIDTERM_KINDS = [AK.PROGRESS_REPORT, AK.EVIDENCE, AK.RECTIFICATION, AK.OTHER]
-ACCEPTANCE_KINDS = [AK.FINAL_REPORT, AK.SPENDING_REPORT, AK.AUDIT_REPORT, AK.EVIDENCE, AK.RECTIFICATION, AK.OTHER]
+MIDTERM_KINDS = ATTACHMENT_KINDS["midterm"]
+ACCEPTANCE_KINDS = ATTACHMENT_KINDS["acceptance"]
 
 
 def required_kinds(report) -> list[str]:

@@ -66,6 +66,12 @@ RECTIFY_MAX_MONTHS = 3
 EXTENSION_MAX_MONTHS = 12
 EXTENSION_NOTICE_MONTHS = 3
 
+#: the kinds of file each report takes
+ATTACHMENT_KINDS = {
+    "midterm": [AK.PROGRESS_REPORT, AK.EVIDENCE, AK.RECTIFICATION, AK.OTHER],
+    "acceptance": [AK.FINAL_REPORT, AK.SPENDING_REPORT, AK.AUDIT_REPORT, AK.EVIDENCE, AK.RECTIFICATION, AK.OTHER],
+}
+
 MIDTERM_WORKFLOW = Workflow(
     "projects.MidtermReport",
     MS,
@@ -73,7 +79,8 @@ MIDTERM_WORKFLOW = Workflow(
         T("submit", [MS.REQUESTED, MS.RECTIFYING], MS.SUBMITTED, gettext_lazy("提交中期报告")),
         T("pass", [MS.SUBMITTED], MS.PASSED, gettext_lazy("中期检查通过")),
         T("rectify", [MS.SUBMITTED], MS.RECTIFYING, gettext_lazy("限期整改"), needs_reason=True),
-        T("fail", [MS.SUBMITTED], MS.FAILED, gettext_lazy("中期检查不通过"), needs_reason=True),
+        # from 整改中 only once the rectification date has passed without the rectified report (see _check_conclusion)
+        T("fail", [MS.SUBMITTED, MS.RECTIFYING], MS.FAILED, gettext_lazy("中期检查不通过"), needs_reason=True),
         T("cancel", [MS.REQUESTED, MS.SUBMITTED, MS.RECTIFYING], MS.CANCELLED, gettext_lazy("取消")),
     ],
 )
@@ -86,8 +93,8 @@ ACCEPTANCE_WORKFLOW = Workflow(
         T("pass", [AS.SUBMITTED], AS.PASSED, gettext_lazy("验收通过")),
         T("rectify", [AS.SUBMITTED], AS.RECTIFYING, gettext_lazy("限期整改"), needs_reason=True),
         T("pass_rectified", [AS.SUBMITTED], AS.PASSED_AFTER_RECTIFICATION, gettext_lazy("整改后通过")),
-        T("fail", [AS.SUBMITTED], AS.FAILED, gettext_lazy("验收不通过"), needs_reason=True),
-        T("close", [AS.SUBMITTED], AS.CLOSED, gettext_lazy("结题"), needs_reason=True),
+        T("fail", [AS.SUBMITTED, AS.RECTIFYING], AS.FAILED, gettext_lazy("验收不通过"), needs_reason=True),
+        T("close", [AS.SUBMITTED, AS.RECTIFYING], AS.CLOSED, gettext_lazy("结题"), needs_reason=True),
         T("cancel", [AS.DRAFT, AS.SUBMITTED, AS.RECTIFYING], AS.CANCELLED, gettext_lazy("取消")),
     ],
 )
@@ -324,9 +331,9 @@ def _report_for_files(kind: str, report_id: int, *, lock: bool):
 
 def add_attachment(*, actor: User, report_kind: str, report_id: int, kind: str, uploaded) -> CheckpointAttachment:
     """Attach a file to a 中期报告 or 验收申请 being filled in (or rectified). The type is checked by content."""
-    if kind not in AK.values:
-        raise InvalidInput(_("请选择附件类型。"))
     report = _report_for_files(report_kind, report_id, lock=False)
+    if kind not in ATTACHMENT_KINDS[report_kind]:
+        raise InvalidInput(_("请选择附件类型。"))
     _require(actor, "projects.report_checkpoint_obj", report.project, _("只有项目承担单位可以上传考核材料。"))
     info = inspect_upload(uploaded)
     with transaction.atomic():
@@ -505,8 +512,17 @@ def _rectify_due(value, now) -> datetime.date:
     return day
 
 
-def _check_conclusion(report, name: str) -> None:
-    """The expert round comes first; 整改 is given once; 整改后通过 only after it."""
+def _check_conclusion(report, name: str, today: datetime.date | None = None) -> None:
+    """The expert round comes first; 整改 is given once; 整改后通过 only after it. A report in 整改 whose date has passed
+    without the rectified report may be concluded 不通过 (or 结题) on what the bureau has."""
+    today = today or timezone.localdate()
+    if report.state == report.State.RECTIFYING:
+        if name not in ("fail", "close"):
+            raise TransitionRefused(_("整改材料尚未提交。"))
+        if report.rectify_due is not None and today <= report.rectify_due:
+            raise TransitionRefused(_("整改期限（%(d)s）未到，期满仍未提交整改材料的，方可作出结论。")
+                                    % {"d": report.rectify_due.isoformat()})
+        return
     if report.attempt == 1 and report.expert_score is None:
         raise TransitionRefused(_("专家评审尚未完成，请先组织专家评审。"))
     if name == "rectify" and report.attempt > 1:
@@ -515,6 +531,24 @@ def _check_conclusion(report, name: str) -> None:
         raise TransitionRefused(_("整改后的材料请选择“整改后通过”。"))
     if name == "pass_rectified" and report.attempt == 1:
         raise TransitionRefused(_("只有整改后再次提交的材料可以“整改后通过”。"))
+
+
+def allowed_conclusions(report, today: datetime.date | None = None) -> dict[str, str]:
+    """The conclusions the bureau may give the report now (name → label), as the services would accept them:
+    none while it is being filled in or before its expert round; 整改 once; 整改后通过 only after it; 不通过 (and
+    结题) for a rectification whose date passed without the rectified report."""
+    workflow, labels = ((MIDTERM_WORKFLOW, MIDTERM_CONCLUSIONS) if isinstance(report, MidtermReport)
+                        else (ACCEPTANCE_WORKFLOW, ACCEPTANCE_CONCLUSIONS))
+    allowed = {}
+    for name, label in labels.items():
+        if not workflow.allowed(name, report.state):
+            continue
+        try:
+            _check_conclusion(report, name, today)
+        except TransitionRefused:
+            continue
+        allowed[name] = label
+    return allowed
 
 
 def _end_project(project: Project, *, name: str, actor, reason: str, fault: bool, spent_fiscal: Decimal,
@@ -577,7 +611,7 @@ def conclude_midterm(*, actor: User, report_id: int, conclusion: str, note: str 
         _require_running(project)
 
         def guard(locked):
-            _check_conclusion(locked, conclusion)
+            _check_conclusion(locked, conclusion, timezone.localdate(now))
 
         def apply(locked):
             locked.concluded_at, locked.concluded_by, locked.conclusion_note = now, actor, note
@@ -703,7 +737,7 @@ def conclude_acceptance(*, actor: User, report_id: int, conclusion: str, note: s
         _require_running(project)
 
         def guard(locked):
-            _check_conclusion(locked, conclusion)
+            _check_conclusion(locked, conclusion, timezone.localdate(now))
 
         def apply(locked):
             locked.concluded_at, locked.concluded_by, locked.conclusion_note = now, actor, note

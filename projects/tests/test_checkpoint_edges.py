@@ -436,10 +436,6 @@ def test_extension_approval_and_acceptance_submission_at_once_never_move_the_end
 
 
 @_apply(on_postgres)
-@pytest.mark.xfail(reason="funding.services.confirm_agreement locks the 任务书 and then (set_project_period) the project, "
-                          "while terminate_project and the conclusions lock the project and then the 任务书: signing at "
-                          "the moment the project ends deadlocks (PostgreSQL aborts one: a 500). Fix: lock the project "
-                          "row first in confirm_agreement.", strict=False)
 def test_signing_while_the_project_is_terminated_is_one_outcome_never_a_deadlock():
     officer = UserFactory(roles=["officer"])
     for _ in range(3):

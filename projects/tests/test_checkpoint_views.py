@@ -286,7 +286,8 @@ def test_rectification_with_the_default_date_then_resubmitted_and_passed(client,
     page = body(client.get(office("midterm", report.pk)))
     assert 'data-action="rectify"' not in page and 'data-action="pass"' in page
     r = conclude(client, report, "rectify", note="再整改")
-    assert r.status_code == 400 and MidtermReport.objects.get(pk=report.pk).state == "submitted"
+    assert r.status_code == 409 and any("整改只能安排一次" in m for m in flash(r))
+    assert MidtermReport.objects.get(pk=report.pk).state == "submitted"
     r = conclude(client, report, "pass", note="整改到位")
     assert r.status_code == 302 and MidtermReport.objects.get(pk=report.pk).state == "passed"
 
@@ -386,7 +387,8 @@ def test_acceptance_rectified_then_passed_after_rectification(client, officer, p
     assert 'data-action="rectify"' not in page
     # 通过 is refused on the second round: the message, nothing changed
     r = conclude(client, report, "pass", note="x")
-    assert r.status_code == 400 and AcceptanceReport.objects.get(pk=report.pk).state == "submitted"
+    assert r.status_code == 409 and any("整改后通过" in m for m in flash(r))
+    assert AcceptanceReport.objects.get(pk=report.pk).state == "submitted"
     r = conclude(client, report, "pass_rectified", note="整改到位")
     assert r.status_code == 302
     assert AcceptanceReport.objects.get(pk=report.pk).state == "passed_rectified"

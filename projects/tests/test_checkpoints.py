@@ -245,7 +245,8 @@ def test_acceptance_passed_completes_the_project_and_makes_the_last_tranche_due(
     assert report.state == "passed"
     project.refresh_from_db()
     assert project.state == "completed"
-    assert tranche_states(project) == ["paid", "planned", "due"]
+    # no mid-term check was held: passing acceptance makes the mid-term tranche due with the last one
+    assert tranche_states(project) == ["paid", "due", "due"]
     assert not RecoveryOrder.objects.filter(agreement__project=project).exists()
 
 
@@ -264,7 +265,7 @@ def test_acceptance_rectified_then_passed_after_rectification(officer, project, 
     report = cs.conclude_acceptance(actor=officer, report_id=report.pk, conclusion="pass_rectified", note="已整改")
     assert report.state == "passed_rectified"
     project.refresh_from_db()
-    assert project.state == "completed" and tranche_states(project) == ["paid", "planned", "due"]
+    assert project.state == "completed" and tranche_states(project) == ["paid", "due", "due"]
 
 
 def test_acceptance_failed_through_fault_recovers_everything_paid(officer, project, reporter):
@@ -370,3 +371,53 @@ def test_the_signed_agreement_fixes_the_projects_period(officer):
     project.refresh_from_db()
     assert (project.start_date, project.end_date) == (datetime.date(2027, 3, 1), datetime.date(2029, 2, 28))
     assert cs.acceptance_due_date(project) == datetime.date(2029, 8, 28)
+
+
+def test_an_extension_approved_before_signing_still_holds_after_it(officer):
+    project = established_project(officer=officer)
+    reporter = UserFactory(roles=["applicant"], organization=project.organization)
+    ext = cs.request_extension(actor=reporter, project_id=project.pk, months=6, reason="设备采购周期长")
+    cs.decide_extension(actor=officer, request_id=ext.pk, approve=True)
+    fs.update_agreement(actor=officer, agreement_id=project.agreement.pk,
+                        data={"start_date": datetime.date(2027, 3, 1), "end_date": datetime.date(2029, 2, 28)})
+    signed(project, officer)
+    project.refresh_from_db()
+    assert project.end_date == datetime.date(2029, 8, 28)
+
+
+def test_a_rectification_left_unanswered_is_concluded_once_its_date_has_passed(officer, project, reporter):
+    report = scored(submitted_midterm(project, officer, reporter))
+    due = TODAY + datetime.timedelta(days=20)
+    report = cs.conclude_midterm(actor=officer, report_id=report.pk, conclusion="rectify", note="补充测试数据",
+                                 rectify_due=due)
+    assert cs.allowed_conclusions(report) == {}
+    with pytest.raises(TransitionRefused, match="整改期限"):
+        cs.conclude_midterm(actor=officer, report_id=report.pk, conclusion="fail", note="逾期未整改",
+                            now=at(due))
+    later = due + datetime.timedelta(days=1)
+    assert list(cs.allowed_conclusions(report, later)) == ["fail"]
+    with pytest.raises(TransitionRefused):
+        cs.conclude_midterm(actor=officer, report_id=report.pk, conclusion="pass", now=at(later))
+    report = cs.conclude_midterm(actor=officer, report_id=report.pk, conclusion="fail", note="逾期未整改",
+                                 fault=True, now=at(later))
+    assert report.state == "failed"
+    assert Project.objects.get(pk=project.pk).state == "terminated"
+    assert RecoveryOrder.objects.get(agreement__project=project).rule == "all"
+
+
+def test_an_acceptance_rectification_left_unanswered_may_be_closed(officer, project, reporter):
+    report = scored(submitted_acceptance(project, reporter))
+    report = cs.conclude_acceptance(actor=officer, report_id=report.pk, conclusion="rectify", note="补充")
+    later = report.rectify_due + datetime.timedelta(days=1)
+    assert list(cs.allowed_conclusions(report, later)) == ["fail", "close"]
+    cs.conclude_acceptance(actor=officer, report_id=report.pk, conclusion="close", note="逾期未整改，予以结题",
+                           now=at(later))
+    assert Project.objects.get(pk=project.pk).state == "closed"
+
+
+def test_each_report_takes_its_own_kinds_of_file(officer, project, reporter):
+    (report,), _ = cs.open_midterm(actor=officer, project_ids=[project.pk], due_date=DUE)
+    with pytest.raises(InvalidInput):
+        cs.add_attachment(actor=reporter, report_kind="midterm", report_id=report.pk, kind="audit_report",
+                          uploaded=pdf_upload("审计报告.pdf"))
+    assert not report.attachments.exists()

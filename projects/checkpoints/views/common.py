@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.utils import timezone
 
 from ...models import BudgetLine
+from .. import services
 from ..forms import required_kinds
 from ..models import AcceptanceReport, CheckpointAttachmentKind, MidtermReport
-from ..services import ACCEPTANCE_CONCLUSIONS, MIDTERM_CONCLUSIONS, acceptance_due_date
+from ..services import acceptance_due_date
 
 
 def flash(request, errors) -> None:
@@ -57,9 +58,6 @@ def file_checklist(report, attachments) -> list[tuple[str, bool]]:
 
 
 def allowed_conclusions(report) -> dict:
-    """The conclusions the service accepts for the report's round: 整改 once, 整改后通过 only after it."""
-    if is_midterm(report):
-        names = ["pass", "fail"] if report.attempt > 1 else ["pass", "rectify", "fail"]
-        return {n: MIDTERM_CONCLUSIONS[n] for n in names}
-    names = ["pass_rectified", "fail", "close"] if report.attempt > 1 else ["pass", "rectify", "fail", "close"]
-    return {n: ACCEPTANCE_CONCLUSIONS[n] for n in names}
+    """The conclusions the service accepts for the report now (整改 once, 整改后通过 only after it, 不通过/结题 for a
+    rectification left unanswered past its date)."""
+    return services.allowed_conclusions(report)

@@ -164,8 +164,8 @@ def _render_report(request, report, *, form=None, status=200):
     running = report.project.state == Project.State.ESTABLISHED
     awaiting = report.state == MidtermReport.State.SUBMITTED and running
     needs_score = awaiting and report.attempt == 1 and report.expert_score is None
-    conclusions = allowed_conclusions(report)
-    show_form = can_manage and awaiting and not needs_score
+    conclusions = allowed_conclusions(report) if running else {}
+    show_form = can_manage and bool(conclusions)
     attachments = selectors.attachments_of(report)
     due, overdue = report_due(report)
     return render(request, "projects/checkpoints/office/report.html", {
@@ -195,7 +195,9 @@ def _report_view(request, pk, kind: str):
     if request.method == "GET":
         return _render_report(request, report)
     _require(user, MANAGE)
-    form = _conclusion_form(request.POST, allowed_conclusions(report))
+    # any conclusion of the kind validates here; the service says why one is not possible now (409)
+    every = services.MIDTERM_CONCLUSIONS if is_midterm(report) else services.ACCEPTANCE_CONCLUSIONS
+    form = _conclusion_form(request.POST, dict(every))
     if not form.is_valid():
         flash(request, form_messages(form))
         return _render_report(request, report, form=form, status=400)
