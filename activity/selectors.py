@@ -56,6 +56,8 @@ def unread_count(user) -> int:
 # Labels of audit verbs that are not transitions of a workflow.
 VERB_LABELS = {
     "create": _("创建"),
+    "extend_end_date": _("项目延期"),
+    "set_period": _("按任务书确定项目起止日期"),
     "edit": _("修改基本信息"),
     "edit_team": _("修改项目组成员"),
     "edit_budget": _("修改预算"),

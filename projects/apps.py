@@ -10,9 +10,13 @@ class ProjectsConfig(AppConfig):
         from activity.selectors import register_visibility
 
         from .challenges.selectors import bids_visible_to, challenges_visible_to
-        from .models import Application, Bid, Challenge
+        from .checkpoints.selectors import acceptances_visible_to, extensions_visible_to, midterms_visible_to
+        from .models import AcceptanceReport, Application, Bid, Challenge, ExtensionRequest, MidtermReport
         from .selectors import applications_visible_to
 
         register_visibility(Application, applications_visible_to)
         register_visibility(Challenge, challenges_visible_to)
         register_visibility(Bid, bids_visible_to)
+        register_visibility(MidtermReport, midterms_visible_to)
+        register_visibility(AcceptanceReport, acceptances_visible_to)
+        register_visibility(ExtensionRequest, extensions_visible_to)

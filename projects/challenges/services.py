@@ -1250,7 +1250,7 @@ def report_milestone(*, actor: User, milestone_id: int, report: str, now=None) -
     with transaction.atomic():
         project = _challenge_project(milestone.project_id)
         if project.state != P.ESTABLISHED:
-            raise TransitionRefused(_("项目已%(s)s，不能再提交里程碑报告。") % {"s": project.get_state_display()})
+            raise TransitionRefused(_("项目当前状态为“%(s)s”，不能再提交里程碑报告。") % {"s": project.get_state_display()})
 
         def guard(locked):
             earlier = ProjectMilestone.objects.filter(project=project, position__lt=locked.position).exclude(
@@ -1321,7 +1321,7 @@ def conclude_milestone(*, actor: User, milestone_id: int, passed: bool, conclusi
     with transaction.atomic():
         project = _challenge_project(milestone.project_id)
         if project.state != P.ESTABLISHED:
-            raise TransitionRefused(_("项目已%(s)s。") % {"s": project.get_state_display()})
+            raise TransitionRefused(_("项目当前状态为“%(s)s”，不能办理。") % {"s": project.get_state_display()})
 
         def guard(locked):
             if not locked.poster_verdict:
@@ -1404,7 +1404,7 @@ def apply_acceptance(*, actor: User, project_id: int, report: str, results: dict
     with transaction.atomic():
         project = _challenge_project(project_id)
         if project.state != P.ESTABLISHED:
-            raise TransitionRefused(_("项目已%(s)s，不能申请验收。") % {"s": project.get_state_display()})
+            raise TransitionRefused(_("项目当前状态为“%(s)s”，不能申请验收。") % {"s": project.get_state_display()})
         if ChallengeAcceptance.objects.filter(project=project).exists():
             raise TransitionRefused(_("该项目已申请验收。"))
         if project.milestones.exclude(state=M.PASSED).exists():

@@ -171,7 +171,7 @@ def _require_running(project: Project) -> None:
     if reason:
         raise TransitionRefused(reason)
     if project.state != P.ESTABLISHED:
-        raise TransitionRefused(_("项目已%(s)s。") % {"s": project.get_state_display()})
+        raise TransitionRefused(_("项目当前状态为“%(s)s”，不能办理。") % {"s": project.get_state_display()})
 
 
 def _org_users(organization_id):
@@ -396,7 +396,7 @@ def open_midterm(*, actor: User, project_ids, due_date, now=None) -> tuple[list[
             project = _lock_project(project_id)
             reason = checkable(project)
             if not reason and project.state != P.ESTABLISHED:
-                reason = _("项目已%(s)s。") % {"s": project.get_state_display()}
+                reason = _("项目当前状态为“%(s)s”，不能办理。") % {"s": project.get_state_display()}
             if not reason and MidtermReport.objects.filter(project=project).exists():
                 reason = _("已发起过中期检查。")
             if not reason and AcceptanceReport.objects.filter(project=project).exclude(state=AS.CANCELLED).exists():
@@ -871,7 +871,7 @@ def decide_extension(*, actor: User, request_id: int, approve: bool, note: str =
         def after(locked, from_state):
             if approve:
                 Project.objects.filter(pk=project.pk).update(end_date=locked.new_end_date, updated_at=now)
-                record_audit(actor=actor, verb="extend", target=project, reason=note,
+                record_audit(actor=actor, verb="extend_end_date", target=project, reason=note,
                              data={"from": locked.original_end_date.isoformat(), "to": locked.new_end_date.isoformat()})
             verdict = _("已批准") if approve else _("不予批准")
             body = _("项目《%(t)s》的延期申请%(v)s。") % {"t": project.title, "v": verdict}
