@@ -29,10 +29,11 @@ from projects.models import Program, Project
 from projects.uploads import inspect_upload
 
 from .models import Condition, FundingScheme, PostSubsidyClaim, TaskAgreement, Tranche
-from .services import _make_due_rows, _money, _notify
+from .services import _make_due_rows, _money, _notify, budget_of, scale_to, write_budget
 
 CS = PostSubsidyClaim.State
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 
 CLAIM_WORKFLOW = Workflow(
@@ -237,6 +238,15 @@ def verify_claim(*, actor, claim_id: int, verified_expense, note: str = "", now=
                              data={"from": str(tranche.amount), "to": str(c.amount), "claim": claim.pk})
                 tranche.amount = c.amount
                 tranche.save(update_fields=["amount"])
+            if agreement.fiscal_amount != c.amount:
+                # what the bureau grants is the verified subsidy: the ledger plans it, and the budget follows it
+                record_audit(actor=actor, verb="set_subsidy_amount", target=agreement,
+                             data={"from": str(agreement.fiscal_amount), "to": str(c.amount), "claim": claim.pk})
+                budget = budget_of(agreement)
+                fiscal = scale_to(c.amount, {cat: f for cat, (f, _own) in budget.items()})
+                write_budget(agreement, {cat: (amount, budget.get(cat, (None, ZERO))[1]) for cat, amount in fiscal.items()})
+                agreement.fiscal_amount = c.amount
+                agreement.save(update_fields=["fiscal_amount", "updated_at"])
             _make_due_rows(agreement, actor, [tranche], now)
             _notify_org(claim, agreement, _("后补助已核定：%(no)s") % {"no": agreement.number},
                         _("项目《%(t)s》核定研发费用 %(v)s 元，按 %(p)s%% 核定后补助 %(a)s 元，待财务拨付。%(n)s")

@@ -13,7 +13,7 @@ from accounts.tests.factories import UserFactory
 from activity.models import AuditEvent, Notification
 from funding import services as fs
 from funding import subsidy as fsub
-from funding.models import FundingScheme, PostSubsidyClaim, Tranche
+from funding.models import FundingScheme, PostSubsidyClaim, TaskAgreement, Tranche
 from projects.tests.factories import EXE_BYTES, PDF_BYTES, CallFactory, ProgramFactory, pdf_upload
 
 from .factories import established_project
@@ -158,6 +158,10 @@ def test_verification_caps_by_the_scheme_and_makes_the_tranche_due(applicant, pr
         "verified", D("900000.00"), D("30.00"), D("200000.00"), D("200000.00"))
     (tranche,) = project.agreement.tranches.all()
     assert (tranche.amount, tranche.state) == (D("200000.00"), "due")
+    # the agreement now grants the verified subsidy: the ledger plans it, and the budget lines add up to it
+    agreement = TaskAgreement.objects.get(pk=project.agreement.pk)
+    assert agreement.fiscal_amount == D("200000.00")
+    assert sum(line.fiscal_amount for line in agreement.budget_lines.all()) == D("200000.00")
     assert Notification.objects.filter(kind="tranche_due", recipient=clerk).exists()
     told = {n.recipient for n in Notification.objects.filter(kind="subsidy_claim_decided")}
     assert {applicant, org_admin} <= told
