@@ -18,7 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
@@ -71,7 +71,7 @@ def _formset_messages(formset, row_label) -> list[str]:
 
 def checkpoint_text(checkpoint: str) -> str:
     if checkpoint == "midterm":
-        return _("中期检查")
+        return pgettext("tranche condition", "中期检查")
     if checkpoint.startswith("milestone:"):
         return _("第%(n)s个里程碑") % {"n": checkpoint.split(":", 1)[1]}
     return checkpoint
