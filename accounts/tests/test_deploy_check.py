@@ -89,3 +89,15 @@ def test_pages_carry_a_csp_without_inline_scripts(client, url_name):
     assert "'unsafe-inline'" not in directives.get("style-src", [])
     assert directives["object-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
+
+
+def test_no_template_sets_an_inline_style():
+    """style-src is 'self': a style="…" attribute is blocked by the browser (and logged as a CSP violation), so a
+    column width or a line break set that way silently does nothing. Use a class (static/css/app.css) instead."""
+    offenders = [
+        f"{path.relative_to(BASE_DIR)}:{n}"
+        for path in sorted((BASE_DIR / "templates").rglob("*.html"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if 'style="' in line
+    ]
+    assert offenders == []

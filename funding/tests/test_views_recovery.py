@@ -100,6 +100,8 @@ def test_officer_terminates_the_project_from_the_agreement_page(client, officer,
     page = body(r)
     assert 'data-testid="terminate-form"' not in page
     assert 'data-testid="recovery-create-link"' in page
+    # the cancelled tranches leave the plan short of the fiscal amount: that is the termination, not a mistake
+    assert 'data-testid="plan-mismatch"' not in page
 
     # again: refused with a message, never a 500
     r = client.post(reverse("funding:agreement_terminate", args=[agreement.pk]), {"reason": "再次"}, follow=True)
