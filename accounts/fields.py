@@ -25,7 +25,7 @@ def to_yuan(value) -> Decimal | None:
         raise exceptions.ValidationError(_("请输入有效的金额。"), code="invalid_money") from None
     if not amount.is_finite():
         raise exceptions.ValidationError(_("请输入有效的金额。"), code="invalid_money")
-    if abs(amount) >= MAX_YUAN:
+    if amount.copy_abs() >= MAX_YUAN:  # (abs() rounds in the context: 1e999999999 would overflow)
         raise exceptions.ValidationError(_("金额超出允许范围。"), code="money_range")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise exceptions.ValidationError(_("金额最多精确到分（两位小数）。"), code="money_precision")

@@ -37,6 +37,7 @@ from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
 
+from ..filters import MAX_ID
 from ..hooks import agreed_terms
 from ..models import (
     AcceptanceReport,
@@ -222,7 +223,7 @@ def _number(value, label: str) -> str | None:
         number = Decimal(str(value).strip().replace(",", ""))
     except (InvalidOperation, ValueError):
         number = None
-    if number is None or not number.is_finite() or number < 0 or abs(number) >= Decimal("1e12"):
+    if number is None or not number.is_finite() or number < 0 or number.copy_abs() >= Decimal("1e12"):
         raise InvalidInput(_("%(f)s须为不小于0的数值。") % {"f": label})
     return _plain(number)
 
@@ -373,9 +374,11 @@ def remove_attachment(*, actor: User, attachment_id: int, now=None) -> Checkpoin
 # ---- 中期检查 ------------------------------------------------------------------------------------------------------
 
 
-def open_midterm(*, actor: User, project_ids, due_date, now=None) -> tuple[list[MidtermReport], list[tuple]]:
+def open_midterm(*, actor: User, project_ids, due_date, call_id: int | None = None,
+                 now=None) -> tuple[list[MidtermReport], list[tuple]]:
     """发起中期检查 for the given projects with a due date. Returns (opened, skipped) where skipped lists
-    (project, reason) for projects that cannot have one (ended, 揭榜, 后补助, already opened)."""
+    (project, reason) for projects that cannot have one (ended, 揭榜, 后补助, already opened). With ``call_id`` (the
+    opening page's call) a project of another call is skipped too."""
     _require_officer(actor)
     now = _now(now)
     due_date = parse_date(due_date, _("提交期限"))
@@ -387,6 +390,8 @@ def open_midterm(*, actor: User, project_ids, due_date, now=None) -> tuple[list[
         raise InvalidInput(_("所选项目无效。")) from None
     if not ids:
         raise InvalidInput(_("请选择要开展中期检查的项目。"))
+    if not all(1 <= pk <= MAX_ID for pk in ids):  # no project has such an id (and the database could not take it)
+        raise InvalidInput(_("所选项目无效。"))
     unknown = set(ids) - set(Project.objects.filter(pk__in=ids).values_list("pk", flat=True))
     if unknown:
         raise InvalidInput(_("项目不存在：%(ids)s。") % {"ids": "、".join(str(i) for i in sorted(unknown))})
@@ -395,6 +400,8 @@ def open_midterm(*, actor: User, project_ids, due_date, now=None) -> tuple[list[
         for project_id in ids:
             project = _lock_project(project_id)
             reason = checkable(project)
+            if not reason and call_id is not None and project.call_id != call_id:
+                reason = _("不属于所选申报指南。")
             if not reason and project.state != P.ESTABLISHED:
                 reason = _("项目当前状态为“%(s)s”，不能办理。") % {"s": project.get_state_display()}
             if not reason and MidtermReport.objects.filter(project=project).exists():

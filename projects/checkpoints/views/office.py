@@ -108,7 +108,8 @@ def open_midterm(request):
             status = 400
         else:
             try:
-                opened, skipped = services.open_midterm(actor=user, project_ids=ids,
+                # only the chosen call's projects (the ones the page lists), whatever ids were posted
+                opened, skipped = services.open_midterm(actor=user, project_ids=ids, call_id=call.pk,
                                                         due_date=form.cleaned_data["due_date"])
             except (DomainError, ValueError) as e:
                 flash(request, e.messages if isinstance(e, DomainError) else [_("所选项目无效。")])
