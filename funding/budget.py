@@ -2,7 +2,8 @@
 fiscal total and the self-raised total stay as they are.
 
 Within what the programme delegates (its scheme's ``adjust_percent``: each category's fiscal amount moves by at most
-that share of its current amount; 设备费 not increased unless ``adjust_equipment_up``) the change is recorded (备案)
+that share of the amount the bureau last approved, counting what the organisation recorded since; 设备费 not increased
+unless ``adjust_equipment_up``) the change is recorded (备案)
 and takes effect at once; beyond it, it waits for the officer, who approves (the lines change, if they are still
 what the request started from) or rejects it with a reason. One adjustment waits at a time: the next is measured
 against the budget the previous one leaves. Every step is audited and held under the agreement's row lock, and the
@@ -118,12 +119,33 @@ def parse_lines(lines) -> dict[str, tuple[Decimal, Decimal]]:
     return out
 
 
+def baseline_of(agreement: TaskAgreement, current: dict[str, tuple[Decimal, Decimal]]
+                ) -> dict[str, tuple[Decimal, Decimal]]:
+    """The budget the bureau last approved: as signed, or as its latest approved adjustment left it. The
+    adjustments the organisation recorded on its own since then are measured together against it, so the
+    delegation cannot be exceeded in small steps."""
+    last_approved = BudgetAdjustment.objects.filter(agreement=agreement, state=BA.APPROVED).order_by("-id").first()
+    since = BudgetAdjustment.objects.filter(agreement=agreement, state=BA.RECORDED)
+    if last_approved is not None:
+        since = since.filter(id__gt=last_approved.id)
+    base = {c: current.get(c, (ZERO, ZERO)) for c in BUDGET_CATEGORIES}
+    for adjustment in since.order_by("id"):
+        for c in adjustment.changes:
+            fiscal, own = base[c["category"]]
+            base[c["category"]] = (fiscal - (Decimal(c["fiscal_after"]) - Decimal(c["fiscal_before"])),
+                                   own - (Decimal(c["self_after"]) - Decimal(c["self_before"])))
+    return base
+
+
 def assess(current: dict[str, tuple[Decimal, Decimal]], proposed: dict[str, tuple[Decimal, Decimal]],
-           delegation: Delegation) -> Assessment:
+           delegation: Delegation, baseline: dict[str, tuple[Decimal, Decimal]] | None = None) -> Assessment:
     """The changes (categories not named keep their amounts), whether the totals stay, and whether the change is
-    within the delegation: for every category |Δ财政| ≤ percent% of its current fiscal amount, and 设备费 not
-    increased unless the programme allows it."""
+    within the delegation: for every category it changes, its fiscal amount stays within percent% of the budget the
+    bureau last approved (``baseline``: the signed budget or the latest approved adjustment's; the current budget
+    when not given), counting the adjustments recorded since; and 设备费 not increased unless the programme allows
+    it."""
     result = Assessment()
+    baseline = baseline or current
     for category in BUDGET_CATEGORIES:
         before = current.get(category, (ZERO, ZERO))
         after = proposed.get(category, before)
@@ -131,15 +153,18 @@ def assess(current: dict[str, tuple[Decimal, Decimal]], proposed: dict[str, tupl
             continue
         result.changes.append({"category": category, "fiscal_before": str(before[0]), "fiscal_after": str(after[0]),
                                "self_before": str(before[1]), "self_after": str(after[1])})
-        delta = after[0] - before[0]
+        base = baseline.get(category, (ZERO, ZERO))[0]
+        delta = after[0] - base
         label = CATEGORY_LABELS[category]
+        cumulative = base != before[0]
         if category == EQUIPMENT and delta > 0 and not delegation.equipment_up:
             result.reasons.append(_("调增设备费财政资金 %(d)s 元须报科技局审批。") % {"d": f"{delta:,.2f}"})
-        elif abs(delta) > before[0] * delegation.percent / HUNDRED:
-            result.reasons.append(
-                _("%(c)s财政资金调整 %(d)s 元，超过该科目当前预算 %(b)s 元的 %(p)s%%（%(l)s 元）。")
-                % {"c": label, "d": f"{delta:+,.2f}", "b": f"{before[0]:,.2f}",
-                   "p": f"{delegation.percent.normalize():f}", "l": f"{delegation.limit(before[0]):,.2f}"})
+        elif abs(delta) > base * delegation.percent / HUNDRED:
+            message = (_("%(c)s财政资金累计调整 %(d)s 元，超过该科目批准预算 %(b)s 元的 %(p)s%%（%(l)s 元）。") if cumulative
+                       else _("%(c)s财政资金调整 %(d)s 元，超过该科目当前预算 %(b)s 元的 %(p)s%%（%(l)s 元）。"))
+            result.reasons.append(message % {"c": label, "d": f"{delta:+,.2f}", "b": f"{base:,.2f}",
+                                             "p": f"{delegation.percent.normalize():f}",
+                                             "l": f"{delegation.limit(base):,.2f}"})
     merged = {**current, **proposed}
     result.fiscal_difference = (sum((f for f, _s in merged.values()), ZERO)
                                 - sum((f for f, _s in current.values()), ZERO))
@@ -207,7 +232,7 @@ def request_adjustment(*, actor, agreement_id: int, lines: dict, reason: str, no
         if problem:
             raise TransitionRefused(problem)
         current = budget_of(agreement)
-        assessment = assess(current, proposed, Delegation.of(agreement.project))
+        assessment = assess(current, proposed, Delegation.of(agreement.project), baseline_of(agreement, current))
         problems = totals_problems(assessment)
         if problems:
             raise InvalidInput(*problems)

@@ -257,7 +257,8 @@ def submit_review(*, actor, assignment_id: int, scores: dict, comment: str = "",
         if missing:
             problems.append(_("以下指标尚未评分：%(names)s。") % {"names": "、".join(missing)})
         if not review.recommendation:
-            problems.append(_("请选择总体意见（同意立项、修改后立项或不同意立项）。"))
+            options = "、".join(str(label) for _v, label in Review.recommendation_choices(a.round.kind))
+            problems.append(_("请选择总体意见（%(options)s）。") % {"options": options})
         if review.total < a.round.comment_threshold and not review.comment:
             problems.append(_("总分低于%(t)s分，必须填写评审意见。") % {"t": a.round.comment_threshold})
         if problems:

@@ -153,6 +153,24 @@ def test_one_fen_beyond_the_percentage_goes_to_the_officer(applicant, agreement,
     assert adj.number in note.title and "劳务费" in note.body
 
 
+def test_small_steps_add_up_against_the_approved_budget(applicant, agreement, officer):
+    """Two 3% moves of 劳务费 are within 10% together; a third taking it past 10% of the signed budget is not, even
+    though it is small against the current one; after the officer approves, the approved budget is the new base."""
+    fb.request_adjustment(actor=applicant, agreement_id=agreement.pk,
+                          lines=move(business="98500.00", labour="51500.00"), reason="一")
+    fb.request_adjustment(actor=applicant, agreement_id=agreement.pk,
+                          lines=move(business="97000.00", labour="53000.00"), reason="二")
+    third = fb.request_adjustment(actor=applicant, agreement_id=agreement.pk,
+                                  lines=move(business="94000.00", labour="56000.00"), reason="三")
+    assert third.state == "pending" and not third.within_delegation  # 劳务费 +6,000 over 50,000 signed: 12%
+    note = Notification.objects.get(kind="budget_adjustment_pending", recipient=officer)
+    assert "累计调整" in note.body and "50,000.00" in note.body
+    fb.approve_adjustment(actor=officer, adjustment_id=third.pk, note="同意")
+    fourth = fb.request_adjustment(actor=applicant, agreement_id=agreement.pk,
+                                   lines=move(business="91000.00", labour="59000.00"), reason="四")
+    assert fourth.state == "recorded"  # +3,000 over the approved 56,000: within 10%
+
+
 def test_increasing_equipment_needs_approval_unless_the_programme_allows_it(applicant, agreement, officer):
     adj = fb.request_adjustment(actor=applicant, agreement_id=agreement.pk,
                                 lines=move(equipment="200000.01", business="99999.99"), reason="设备涨价")

@@ -91,7 +91,7 @@ def adjustment_create(request, pk):
             except DomainError as e:
                 problems = list(e.messages)
             else:
-                assessment = budget.assess(current, proposed, delegation)
+                assessment = budget.assess(current, proposed, delegation, budget.baseline_of(agreement, current))
                 problems = budget.totals_problems(assessment)
             if not problems and "submit" in request.POST:
                 try:

@@ -50,6 +50,18 @@ class CheckpointReport(models.Model):
     class Meta:
         abstract = True
 
+    def _budget_total(self, key: str) -> Decimal:
+        return sum((Decimal(str(r.get(key) or "0")) for r in self.spending), ZERO)
+
+    @property
+    def budget_fiscal_total(self) -> Decimal:
+        """The agreed fiscal budget the spending is measured against (the rows' budget column, summed)."""
+        return self._budget_total("budget_fiscal")
+
+    @property
+    def budget_self_total(self) -> Decimal:
+        return self._budget_total("budget_self")
+
 
 class MidtermReport(CheckpointReport):
     """中期报告: the bureau opens the mid-term check of a project with a due date; the organisation reports and

@@ -272,7 +272,7 @@ def _fill(report, *, targets, spending) -> list[str]:
             raise InvalidInput(_("绩效指标与任务书不一致，请刷新页面后重新填写。"))
         rows = []
         for row, given in zip(report.targets, targets, strict=True):
-            value = _number(given.get("value"), _("“%(i)s”的完成值") % {"i": row["indicator"]})
+            value = _number(given.get("value"), _value_label(report) % {"i": row["indicator"]})
             evidence = given.get("evidence") or ""
             if not isinstance(evidence, str):
                 raise InvalidInput(_("“%(i)s”的佐证说明须为文字。") % {"i": row["indicator"]})
@@ -297,12 +297,17 @@ def _fill(report, *, targets, spending) -> list[str]:
     return ["targets", "spending", "spent_fiscal", "spent_self"]
 
 
+def _value_label(report) -> str:
+    """What the organisation reports against a target: its progress so far (中期) or what it achieved (验收)."""
+    return _("“%(i)s”的当前进展值") if isinstance(report, MidtermReport) else _("“%(i)s”的完成值")
+
+
 def _missing(report, required_kinds: list[str], *, evidence: bool) -> list[str]:
     """What still stops a report from being submitted, in words the organisation understands."""
     missing = []
     for row in report.targets:
         if row.get("value", "") == "":
-            missing.append(_("“%(i)s”的完成值") % {"i": row["indicator"]})
+            missing.append(_value_label(report) % {"i": row["indicator"]})
         elif evidence and not row.get("evidence"):
             missing.append(_("“%(i)s”的佐证说明") % {"i": row["indicator"]})
     labels = dict(BudgetLine.Category.choices)
