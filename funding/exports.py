@@ -24,6 +24,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import selectors
 from .models import Disbursement, TaskAgreement
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,18 +93,25 @@ def _local(dt):
     return timezone.localtime(dt).replace(tzinfo=None) if dt else None
 
 
+LEDGER_FIGURES = ("planned", "paid", "recorded", "unpaid", "cancelled", "due_unpaid", "committed", "recovery_due",
+                  "recovered", "net_paid")
+
+
 def ledger_rows(agreements: QuerySet[TaskAgreement]) -> Iterable[list]:
-    """(number, project number, title, organisation, programme, state, fiscal, paid, awaiting, unpaid, signed_at)
-    for each agreement, read as plain values in chunks (no model instances), then a total row."""
+    """(number, project number, title, organisation, programme, state, *LEDGER_FIGURES, signed_at) for each agreement,
+    read as plain values in chunks (no model instances), then the total row: the figures are those of the ledger
+    page (``selectors.ledger_figures``), so the totals equal the page's to the fen."""
     states = {value: str(label) for value, label in TaskAgreement.State.choices}
-    totals = [Decimal("0.00")] * 4
+    totals = [Decimal("0.00")] * len(LEDGER_FIGURES)
     n = 0
-    rows = agreements.order_by("id").values_list(
+    rows = selectors.with_ledger_figures(agreements.order_by("id")).values_list(
         "number", "project__number", "project__title", "project__organization__name", "project__call__program__name",
-        "project__challenge__program__name", "state", "fiscal_amount", "paid_total", "recorded_total", "signed_at")
-    for number, p_number, title, org, call_program, challenge_program, state, fiscal, paid, recorded, signed in (
+        "project__challenge__program__name", "state", "signed_at", "fiscal_amount", "paid_total", "recorded_total",
+        *selectors.LEDGER_ANNOTATIONS)
+    for number, p_number, title, org, call_program, challenge_program, state, signed, *amounts in (
             rows.iterator(chunk_size=CHUNK)):
-        figures = (fiscal, paid, recorded, fiscal - paid)
+        named = selectors.ledger_figures(*amounts)
+        figures = [named[key] for key in LEDGER_FIGURES]
         totals = [t + f for t, f in zip(totals, figures, strict=True)]
         n += 1
         yield [number, p_number, title, org, call_program or challenge_program or "", states.get(state, state),
@@ -122,13 +130,20 @@ LEDGER_COLUMNS = (
     (gettext_lazy("已拨付(元)"), 16),
     (gettext_lazy("待审核(元)"), 16),
     (gettext_lazy("未拨付(元)"), 16),
+    (gettext_lazy("已取消(元)"), 16),
+    (gettext_lazy("应拨未拨(元)"), 16),
+    (gettext_lazy("已承诺(元)"), 16),
+    (gettext_lazy("应追回(元)"), 16),
+    (gettext_lazy("已追回(元)"), 16),
+    (gettext_lazy("净拨付(元)"), 16),
     (gettext_lazy("签订时间"), 18),
 )
+LEDGER_MONEY_COLUMNS = set(range(6, 6 + len(LEDGER_FIGURES)))
 
 
 def ledger_xlsx(agreements: QuerySet[TaskAgreement]) -> FileResponse:
     def build(handle):
-        sheet = _Sheet(handle, _("经费台账"), [(str(h), w) for h, w in LEDGER_COLUMNS], {6, 7, 8, 9})
+        sheet = _Sheet(handle, _("经费台账"), [(str(h), w) for h, w in LEDGER_COLUMNS], LEDGER_MONEY_COLUMNS)
         for row in ledger_rows(agreements):
             sheet.append(row, bold=row[0] == _("合计"))
         sheet.close()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
+from accounts.fields import MoneyField
 from accounts.roles import Role
 from projects.models import Project
 
@@ -135,20 +136,63 @@ def projects_without_agreement(user) -> QuerySet[Project]:
         "organization").order_by("number")
 
 
-def ledger_totals(agreements: QuerySet[TaskAgreement]) -> dict[str, Decimal]:
-    """Planned (the fiscal amounts), committed (due or recorded, not yet paid), and paid, to the fen."""
-    agg = agreements.aggregate(planned=Sum("fiscal_amount"), paid=Sum("paid_total"), recorded=Sum("recorded_total"),
-                               n=Count("id"))
-    due = Tranche.objects.filter(agreement__in=agreements, state=Tranche.State.DUE).aggregate(
-        amount=Sum("amount"), paid=Sum("paid_amount"))
+# ---- 经费台账 (the ledger) ------------------------------------------------------------------------------------
+#
+# The figures of one agreement, and of a set of them, to the fen (what the page, its totals and the .xlsx show):
+#
+#   planned      计划安排: the fiscal amount (财政资金)
+#   paid         已拨付: approved payments less approved reversals (``paid_total``)
+#   recorded     待审核: payments recorded and awaiting the second finance user (``recorded_total``)
+#   due_unpaid   应拨未拨: what is open on tranches now due (amount − paid), recorded payments included
+#   committed    已承诺: paid + due_unpaid
+#   unpaid       未拨付: what may still be paid: the open amounts of tranches neither paid nor cancelled
+#                (planned or due: amount − paid)
+#   cancelled    已取消: what cancelled tranches will never pay (amount − paid on them; a terminated agreement's rest)
+#   recovery_due 应追回: the amounts due of its recovery orders (追回单)
+#   recovered    已追回: approved repayments on them (``repaid_total``)
+#   net_paid     净拨付: paid − recovered
+#
+# planned = paid + unpaid + cancelled for every agreement (its tranches add up to its fiscal amount, and what is paid
+# on them to its paid total), and so for every total.
+
+_TRANCHE_OPEN = F("amount") - F("paid_amount")
+_OPEN_STATES = (Tranche.State.PLANNED, Tranche.State.DUE)
+
+
+def _money_sum(expression, **kwargs) -> Sum:
+    return Sum(expression, output_field=MoneyField(), **kwargs)
+
+
+def _recovery_sum(field: str) -> Subquery:
+    # a subquery, not a join: joined with the tranches, the orders would count once per tranche
+    return Subquery(RecoveryOrder.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
+                    .annotate(s=Sum(field)).values("s"), output_field=MoneyField())
+
+
+def _figures(*, planned, paid, recorded, due_unpaid, unpaid, cancelled, recovery_due, recovered) -> dict[str, Decimal]:
     zero = Decimal("0.00")
+    planned, paid, recorded = planned or zero, paid or zero, recorded or zero
+    due_unpaid, unpaid, cancelled = due_unpaid or zero, unpaid or zero, cancelled or zero
+    recovery_due, recovered = recovery_due or zero, recovered or zero
     return {
-        "count": agg["n"] or 0,
-        "planned": agg["planned"] or zero,
-        "paid": agg["paid"] or zero,
-        "recorded": agg["recorded"] or zero,
-        "due_unpaid": (due["amount"] or zero) - (due["paid"] or zero),
+        "planned": planned, "paid": paid, "recorded": recorded, "due_unpaid": due_unpaid,
+        "committed": paid + due_unpaid, "unpaid": unpaid, "cancelled": cancelled,
+        "recovery_due": recovery_due, "recovered": recovered, "net_paid": paid - recovered,
     }
+
+
+def ledger_totals(agreements: QuerySet[TaskAgreement]) -> dict:
+    """The ledger's totals over ``agreements`` (two queries whatever their number): ``count`` and every figure
+    above, to the fen."""
+    agg = agreements.annotate(
+        ledger_recovery_due=_recovery_sum("amount_due"), ledger_recovered=_recovery_sum("repaid_total"),
+    ).aggregate(planned=Sum("fiscal_amount"), paid=Sum("paid_total"), recorded=Sum("recorded_total"), n=Count("id"),
+                recovery_due=_money_sum("ledger_recovery_due"), recovered=_money_sum("ledger_recovered"))
+    tranches = Tranche.objects.filter(agreement__in=agreements).aggregate(
+        due_unpaid=_money_sum(_TRANCHE_OPEN, filter=Q(state=Tranche.State.DUE)),
+        unpaid=_money_sum(_TRANCHE_OPEN, filter=Q(state__in=_OPEN_STATES)),
+        cancelled=_money_sum(_TRANCHE_OPEN, filter=Q(state=Tranche.State.CANCELLED)))
+    return {"count": agg.pop("n") or 0, **_figures(**agg, **tranches)}
 
 
 def ledger_agreements(user, *, program_id=None, year=None, year_basis: str = "signed",
@@ -166,11 +210,35 @@ def ledger_agreements(user, *, program_id=None, year=None, year_basis: str = "si
     return qs.order_by("number", "id")
 
 
+LEDGER_ANNOTATIONS = ("ledger_due_unpaid", "ledger_unpaid", "ledger_cancelled", "ledger_recovery_due",
+                      "ledger_recovered")
+
+
 def with_ledger_figures(agreements: QuerySet[TaskAgreement]) -> QuerySet[TaskAgreement]:
-    """Each agreement with ``due_amount`` and ``due_paid``: its due tranches' amounts and what is paid on them."""
-    due = Q(tranches__state=Tranche.State.DUE)
-    return agreements.annotate(due_amount=Sum("tranches__amount", filter=due),
-                               due_paid=Sum("tranches__paid_amount", filter=due))
+    """Each agreement annotated with what ``ledger_figures`` needs (``LEDGER_ANNOTATIONS``), in the same query."""
+    return agreements.annotate(
+        ledger_due_unpaid=_money_sum(F("tranches__amount") - F("tranches__paid_amount"),
+                                     filter=Q(tranches__state=Tranche.State.DUE)),
+        ledger_unpaid=_money_sum(F("tranches__amount") - F("tranches__paid_amount"),
+                                 filter=Q(tranches__state__in=_OPEN_STATES)),
+        ledger_cancelled=_money_sum(F("tranches__amount") - F("tranches__paid_amount"),
+                                    filter=Q(tranches__state=Tranche.State.CANCELLED)),
+        ledger_recovery_due=_recovery_sum("amount_due"),
+        ledger_recovered=_recovery_sum("repaid_total"),
+    )
+
+
+def ledger_figures(planned, paid, recorded, due_unpaid, unpaid, cancelled, recovery_due,
+                   recovered) -> dict[str, Decimal]:
+    """One agreement's figures from its fields and ``with_ledger_figures``' annotations, in that order."""
+    return _figures(planned=planned, paid=paid, recorded=recorded, due_unpaid=due_unpaid, unpaid=unpaid,
+                    cancelled=cancelled, recovery_due=recovery_due, recovered=recovered)
+
+
+def ledger_figures_of(agreement: TaskAgreement) -> dict[str, Decimal]:
+    """``ledger_figures`` of an agreement read through ``with_ledger_figures``."""
+    return ledger_figures(agreement.fiscal_amount, agreement.paid_total, agreement.recorded_total,
+                          *(getattr(agreement, name) for name in LEDGER_ANNOTATIONS))
 
 
 def disbursements_of(agreements: QuerySet[TaskAgreement]) -> QuerySet[Disbursement]:

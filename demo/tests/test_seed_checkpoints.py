@@ -171,4 +171,6 @@ def test_seed_demo_plays_the_checkpoint_stories_once_and_the_ledger_agrees_to_th
     assert money(by_number[agreement.number][6]) == money(by_number[agreement.number][7]) == agreement.fiscal_amount
     assert money(by_number[agreement.number][9]) == 0
     assert money(total[6]) == totals["planned"] and money(total[7]) == net and money(total[8]) == recorded
-    assert money(total[9]) == totals["planned"] - net
+    # 未拨付 is what may still be paid: the terminated agreement's cancelled tranches are 已取消 (column 10), not unpaid
+    assert money(total[9]) == totals["unpaid"] and money(total[10]) == totals["cancelled"] > 0
+    assert totals["planned"] == net + totals["unpaid"] + totals["cancelled"]

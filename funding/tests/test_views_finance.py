@@ -11,8 +11,10 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from funding import services as fs
-from funding.models import Disbursement, TaskAgreement
-from projects.tests.factories import CallFactory, ProgramFactory
+from funding import subsidy as fsub
+from funding.models import Disbursement, FundingScheme, TaskAgreement
+from projects import services as project_services
+from projects.tests.factories import CallFactory, ProgramFactory, pdf_upload
 
 from .factories import established_project
 
@@ -350,6 +352,146 @@ def test_ledger_totals_rows_and_chart_with_a_fixed_number_of_queries(
     with django_assert_max_num_queries(n):
         r = client.get(url)
     assert r.content.decode().count('data-testid="ledger-row"') == 5
+
+
+def money(text) -> Decimal:
+    return Decimal(str(text).replace(",", ""))
+
+
+LEDGER_KEYS = ("planned", "paid", "recorded", "due_unpaid", "unpaid", "cancelled", "recovery_due", "recovered",
+               "net_paid")
+TOTAL_IDS = {"planned": "total-planned", "committed": "total-committed", "paid": "total-paid",
+             "due_unpaid": "total-due-unpaid", "recorded": "total-recorded", "unpaid": "total-unpaid",
+             "cancelled": "total-cancelled", "recovery_due": "total-recovery-due", "recovered": "total-recovered",
+             "net_paid": "total-net-paid"}
+
+
+def ledger_page_figures(html: str) -> tuple[dict, dict]:
+    """The totals block ({key: Decimal}) and the rows ({agreement number: {key: Decimal}}) of the ledger page."""
+    totals = {key: money(re.search(rf'data-testid="{tid}">([^<]*)<', html).group(1)) for key, tid in TOTAL_IDS.items()}
+    rows = {}
+    for row in re.findall(r'<tr data-testid="ledger-row">(.*?)</tr>', html, re.S):
+        number = re.search(r'<a href="[^"]*">([^<]+)</a>', row).group(1)
+        rows[number] = {key: money(value) for key, value in re.findall(r'data-col="(\w+)">([^<]*)<', row)}
+    return totals, rows
+
+
+def terminated_with_recovery(officer, clerk, approver, *, granted="100000.01", spent="12345.67", key="tr"):
+    """Tranche 1 paid, the project terminated (the rest cancelled), a recovery order of the unspent funds with one
+    repayment approved (10,000.00) and one recorded (5,000.00)."""
+    project = established_project(officer=officer, granted=Decimal(granted))
+    a = signed_agreement_of(project, officer)
+    t1 = first_tranche(a)
+    fs.approve_disbursement(actor=approver, disbursement_id=fs.record_disbursement(
+        actor=clerk, tranche_id=t1.pk, amount=t1.amount, voucher_no=f"V-{key}-1", paid_on=TODAY,
+        idempotency_key=f"{key}-pay-00001").pk)
+    project_services.terminate_project(actor=officer, project_id=project.pk, reason="技术路线不可行")
+    order = fs.open_recovery(actor=officer, agreement_id=a.pk, rule="unspent", reason="结余追回",
+                             due_date=TODAY + datetime.timedelta(days=30), spent_amount=spent)
+    r1 = fs.record_repayment(actor=clerk, order_id=order.pk, amount="10000.00", voucher_no=f"HK-{key}-1",
+                             received_on=TODAY, idempotency_key=f"{key}-repay-0001")
+    fs.approve_repayment(actor=approver, repayment_id=r1.pk)
+    fs.record_repayment(actor=clerk, order_id=order.pk, amount="5000.00", voucher_no=f"HK-{key}-2",
+                        received_on=TODAY, idempotency_key=f"{key}-repay-0002")
+    return TaskAgreement.objects.get(pk=a.pk)
+
+
+def signed_agreement_of(project, officer) -> TaskAgreement:
+    admin = UserFactory(roles=["org_admin"], organization=project.organization)
+    fs.confirm_agreement(actor=admin, agreement_id=project.agreement.pk)
+    return fs.confirm_agreement(actor=officer, agreement_id=project.agreement.pk)
+
+
+def mixed_ledger(officer, clerk, approver) -> dict[str, TaskAgreement]:
+    """One agreement of each kind the ledger must tell apart, with the figures finance expects (元):
+
+    - signed 300,000.00: 100,000.00 paid and 30,000.00 recorded on tranche 1 (180,000.00 due);
+    - terminated 100,000.01: tranche 1 (60,000.01) paid, 40,000.00 cancelled, 追回 47,654.34 of which 10,000.00
+      approved back (5,000.00 recorded);
+    - terminated 50,000.00 with 20,000.00 recorded on tranche 1: that tranche stays due (30,000.00 unpaid), the rest
+      (20,000.00) cancelled;
+    - 后补助 granted 500,000.00, verified to 200,000.00 (30% of 900,000.00, capped), 150,000.00 paid;
+    - a draft of 50,000.00: planned only.
+    """
+    signed = signed_agreement(officer)
+    fs.approve_disbursement(actor=approver, disbursement_id=recorded(signed, clerk, amount=Decimal("100000.00")).pk)
+    recorded(signed, clerk, amount=Decimal("30000.00"), key="rec-key-0002")
+
+    terminated = terminated_with_recovery(officer, clerk, approver)
+
+    pending_project = established_project(officer=officer, granted=Decimal("50000.00"))
+    pending = signed_agreement_of(pending_project, officer)
+    recorded(pending, clerk, amount=Decimal("20000.00"), key="rec-key-0003")
+    project_services.terminate_project(actor=officer, project_id=pending_project.pk, reason="终止")
+
+    program = ProgramFactory(code="hbz", name="企业研发后补助", kind="post_subsidy")
+    FundingScheme.objects.create(program=program, name="后补助方案", subsidy_percent=Decimal("30"),
+                                 subsidy_cap=Decimal("200000.00"))
+    sub_project = established_project(officer=officer, granted=Decimal("500000.00"), call=CallFactory(program=program))
+    subsidy = signed_agreement_of(sub_project, officer)
+    applicant = UserFactory(roles=["applicant"], organization=sub_project.organization)
+    claim = fsub.submit_claim(actor=applicant, agreement_id=subsidy.pk, claimed_expense="1000000.00",
+                              audit_report=pdf_upload("专项审计报告.pdf"))
+    fsub.verify_claim(actor=officer, claim_id=claim.pk, verified_expense="900000.00")
+    fs.approve_disbursement(actor=approver, disbursement_id=recorded(
+        subsidy, clerk, amount=Decimal("150000.00"), key="rec-key-0004").pk)
+
+    draft = established_project(officer=officer, granted=Decimal("50000.00")).agreement
+    return {name: TaskAgreement.objects.get(pk=a.pk) for name, a in (
+        ("signed", signed), ("terminated", terminated), ("pending", pending), ("subsidy", subsidy),
+        ("draft", draft))}
+
+
+MIXED_ROWS = {  # planned, paid, recorded, due_unpaid, unpaid, cancelled, recovery_due, recovered, net_paid
+    "signed": ("300000.00", "100000.00", "30000.00", "80000.00", "200000.00", "0", "0", "0", "100000.00"),
+    "terminated": ("100000.01", "60000.01", "0", "0", "0", "40000.00", "47654.34", "10000.00", "50000.01"),
+    "pending": ("50000.00", "0", "20000.00", "30000.00", "30000.00", "20000.00", "0", "0", "0"),
+    "subsidy": ("200000.00", "150000.00", "0", "50000.00", "50000.00", "0", "0", "0", "150000.00"),
+    "draft": ("50000.00", "0", "0", "0", "50000.00", "0", "0", "0", "0"),
+}
+MIXED_TOTALS = {"planned": "700000.01", "paid": "310000.01", "recorded": "50000.00", "due_unpaid": "160000.00",
+                "committed": "470000.01", "unpaid": "330000.00", "cancelled": "60000.00",
+                "recovery_due": "47654.34", "recovered": "10000.00", "net_paid": "300000.01"}
+
+
+def test_the_ledger_tells_finance_what_may_still_be_paid_cancelled_and_recovered(
+        client, clerk, approver, officer, django_assert_max_num_queries):
+    agreements = mixed_ledger(officer, clerk, approver)
+    assert agreements["terminated"].state == agreements["pending"].state == "terminated"
+    client.force_login(clerk)
+    url = reverse("funding:ledger")
+    with django_assert_max_num_queries(9) as few:
+        r = client.get(url)
+    n = len(few)
+    html = r.content.decode()
+    totals, rows = ledger_page_figures(html)
+    assert totals == {k: Decimal(v) for k, v in MIXED_TOTALS.items()}
+    # the terminated agreement's cancelled rest is no longer counted as unpaid (planned − paid would say 390,000.00)
+    assert totals["unpaid"] != totals["planned"] - totals["paid"]
+    assert totals["planned"] == totals["paid"] + totals["unpaid"] + totals["cancelled"]
+    assert set(rows) == {a.number for a in agreements.values()}
+    for name, a in agreements.items():
+        assert rows[a.number] == dict(zip(LEDGER_KEYS, map(Decimal, MIXED_ROWS[name]), strict=True)), name
+        row = rows[a.number]
+        assert row["planned"] == row["paid"] + row["unpaid"] + row["cancelled"], name
+    for key in LEDGER_KEYS:  # the rows add up to the totals
+        assert sum((row[key] for row in rows.values()), Decimal(0)) == totals[key], key
+    # the legend says how the figures add up; the chart shows the net paid and the cancelled money
+    assert 'data-testid="ledger-legend"' in html and "计划安排 = 已拨付 + 未拨付 + 已取消" in html
+    assert 'data-bar="net_paid"' in html and 'data-bar="cancelled"' in html
+    assert 'width="42.9%"' in html  # net paid: 300,000.01 of 700,000.01
+
+    # more rows of each kind: the same number of queries
+    terminated_with_recovery(officer, clerk, approver, granted="80000.00", spent="0", key="t2")
+    signed_agreement(officer)
+    established_project(officer=officer, granted=Decimal("10000.00"))
+    with django_assert_max_num_queries(n):
+        r = client.get(url)
+    totals, rows = ledger_page_figures(r.content.decode())
+    assert len(rows) == 8
+    assert totals["recovery_due"] == Decimal("47654.34") + Decimal("48000.00")  # all 48,000.00 paid, none spent
+    assert totals["recovered"] == Decimal("20000.00")
+    assert totals["planned"] == totals["paid"] + totals["unpaid"] + totals["cancelled"]
 
 
 def test_ledger_filters_by_programme_year_and_state(client, officer, supervisor):

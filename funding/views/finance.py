@@ -260,11 +260,12 @@ def _percent(part: Decimal, whole: Decimal) -> str:
 
 def _chart(totals: dict) -> list[dict]:
     planned = totals["planned"]
-    committed = totals["paid"] + totals["due_unpaid"]
     bars = [
         ("planned", _("计划安排（财政资金）"), planned),
-        ("committed", _("已承诺（已拨付 + 应拨未拨）"), committed),
+        ("committed", _("已承诺（已拨付 + 应拨未拨）"), totals["committed"]),
         ("paid", _("已拨付"), totals["paid"]),
+        ("net_paid", _("净拨付（已拨付 − 已追回）"), totals["net_paid"]),
+        ("cancelled", _("已取消"), totals["cancelled"]),
     ]
     return [{"key": key, "label": label, "value": value, "percent": _percent(value, planned)}
             for key, label, value in bars]
@@ -279,12 +280,10 @@ def ledger(request):
     filters = form.filters() if request.GET else {}
     agreements = selectors.ledger_agreements(user, **filters)
     totals = selectors.ledger_totals(agreements)
-    totals["unpaid"] = totals["planned"] - totals["paid"]
-    totals["committed"] = totals["paid"] + totals["due_unpaid"]
     page = Paginator(selectors.with_ledger_figures(agreements), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for a in rows:
-        a.due_unpaid = (a.due_amount or ZERO) - (a.due_paid or ZERO)
+        a.figures = selectors.ledger_figures_of(a)
         project = a.project
         a.program = project.call.program if project.call_id else (
             project.challenge.program if project.challenge_id else None)
