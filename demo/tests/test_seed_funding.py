@@ -19,7 +19,7 @@ from demo.funding import BANK_RETURN
 from funding import selectors
 from funding import services as fs
 from funding.models import Disbursement, TaskAgreement, Tranche
-from projects.models import Project
+from projects.models import Call, Project
 
 pytestmark = pytest.mark.django_db
 AG, TR, DS, K = TaskAgreement.State, Tranche.State, Disbursement.State, Disbursement.Kind
@@ -61,8 +61,9 @@ def test_seed_demo_twice_funds_the_demo_projects_once_and_catches_up_on_missing_
     assert snapshot() == before  # no second payment, no second notification
 
     today = timezone.localdate()
+    spring = Call.objects.filter(title__contains="春季专项")  # the 后补助 call's agreements: test_seed_subsidy.py
     agreements = {a.project.organization.name: a for a in TaskAgreement.objects.select_related(
-        "project__organization", "org_confirmed_by", "office_confirmed_by").filter(project__challenge__isnull=True)}
+        "project__organization", "org_confirmed_by", "office_confirmed_by").filter(project__call__in=spring)}
     # signed (one of them terminated since, at its 中期检查: demo/checkpoints.py)
     signed = [a for a in agreements.values() if a.signed_at is not None]
     assert len(signed) == 5 and all(a.org_confirmed_by and a.office_confirmed_by.username == "officer"
@@ -78,7 +79,8 @@ def test_seed_demo_twice_funds_the_demo_projects_once_and_catches_up_on_missing_
 
     # first tranches paid: recorded by finance, approved by finance2, voucher numbers of the bank, dates past
     # (the later tranches paid are the whole-course project's: demo/checkpoints.py)
-    payments = Disbursement.objects.filter(kind=K.PAYMENT, tranche__position=1).select_related(
+    payments = Disbursement.objects.filter(kind=K.PAYMENT, tranche__position=1,
+                                           agreement__project__call__in=spring).select_related(
         "recorded_by", "decided_by", "tranche")
     approved = [d for d in payments if d.state == DS.APPROVED]
     assert len(approved) == 3
@@ -86,7 +88,7 @@ def test_seed_demo_twice_funds_the_demo_projects_once_and_catches_up_on_missing_
         assert re.fullmatch(r"ZJNX\d{13}", d.voucher_no) and d.paid_on < today
         assert d.recorded_by.username == "finance"
     assert all(d.decided_by.username == "finance2" for d in approved)
-    assert Tranche.objects.filter(state=TR.PAID, position=1, agreement__project__challenge__isnull=True).count() == 2
+    assert Tranche.objects.filter(state=TR.PAID, position=1, agreement__project__call__in=spring).count() == 2
 
     # the bank returned one: an approved reversal of the same amount, the tranche due again
     [reversal] = Disbursement.objects.filter(kind=K.REVERSAL)

@@ -39,6 +39,7 @@ from ...challenges import seed_challenges
 from ...checkpoints import seed_checkpoints
 from ...funding import seed_funding
 from ...reviews import seed_reviews
+from ...subsidy import seed_subsidy
 
 DEMO_PASSWORD = "demo-pass-2026"
 ALL_CHECKS_PASS = {code: True for code, _label in FORMAL_REVIEW_CHECKLIST}
@@ -151,7 +152,8 @@ STAFF = [
      "管理后台 /admin/：全部数据、审计日志"),
     ("officer", "陈立新", [Role.OFFICER], True, False, "chen.lixin@kjj.example.gov.cn",
      "形式审查（受理 / 退回 / 不予受理）；专家评审：第二批加入受理项目并随机抽取专家，第一批查看排名、公示期满批准立项；专家库；"
-     "揭榜挂帅：受理待论证的需求、答复提问、里程碑考核结论"),
+     "揭榜挂帅：受理待论证的需求、答复提问、里程碑考核结论；预算调整：审批滨江光电子调增设备费的申请；"
+     "后补助：核定富春江环保的申报（研发费用、补助金额按比例与上限计算）"),
     ("leader", "王建国", [Role.SUPERVISOR], False, False, "wang.jianguo@kjj.example.gov.cn",
      "评审与立项：查阅排名与立项清单、审签；/api/applications/ 只读查阅已报送科技局的申报书"),
     ("finance", "钱晓红", [Role.FINANCE], False, False, "qian.xiaohong@kjj.example.gov.cn",
@@ -525,6 +527,7 @@ class Command(BaseCommand):
         seed_challenges(self, password=DEMO_PASSWORD)
         seed_funding(self)
         seed_checkpoints(self)
+        seed_subsidy(self)
 
     def staff_user(self, username, real_name, roles, is_staff, is_superuser, email, _try) -> User:
         user = User.objects.filter(username=username).first()
@@ -728,9 +731,13 @@ class Command(BaseCommand):
             ("发榜企业（杭州西溪精测仪器有限公司）", "jcyq-admin", "智能传感器需求：一项待科技局受理，一项论证中；起草新需求"),
             ("揭榜团队（杭州市智能制造研究院）", "znzz-admin", "入选的揭榜项目：第一个里程碑已通过，继续提交第二个里程碑报告"),
             ("单位管理员（之江理工大学）", "zjlg-admin", "全过程项目：中期检查、验收均已通过（专家评分），三期拨款已拨付，已结题"),
-            ("单位管理员（杭州滨江光电子有限公司）", "bjgd-admin", "中期检查6天后到期：补全中期报告并提交；延期申请待科技局审批"),
+            ("单位管理员（杭州滨江光电子有限公司）", "bjgd-admin", "中期检查6天后到期：补全中期报告并提交；延期申请、设备费调增的预算调整待科技局审批"),
             ("单位管理员（杭州市现代农业研究院）", "xdny-admin", "中期检查整改中：上传整改报告后重新提交；延期申请已批准"),
             ("单位管理员（杭州余杭生物医药有限公司）", "yhsy-admin", "中期检查不通过、项目终止：查看追回单（已缴回一笔，余款待缴）"),
+            ("单位管理员（杭州市第九人民医院）", "dj9y-admin", "预算调整：业务费调剂至劳务费，在单位自主调整权限内，已备案生效"),
+            ("单位管理员（杭州临平数字纺织科技有限公司）", "lpfz-admin", "后补助：研发费用已核定，按10%核定的补助已拨付"),
+            ("单位管理员（杭州富春江环保科技有限公司）", "fcjhb-admin", "后补助：申报已提交，待科技局核定（按比例超过50万元上限）"),
+            ("单位管理员（建德市新安江智能制造有限公司）", "jdzz-admin", "后补助：申报被退回补正，补充材料后重新提交"),
         ]
         headers = ("角色", "用户名", "密码", "可以试试")
         widths = [
