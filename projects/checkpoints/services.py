@@ -607,17 +607,18 @@ def _notify_conclusion(report, project, label: str, note: str) -> None:
            target=report, dedupe_key=f"{report._meta.model_name}:{report.pk}:concluded:{report.state}")
 
 
-def conclude_midterm(*, actor: User, report_id: int, conclusion: str, note: str = "", rectify_due=None,
-                     fault: bool = False, now=None) -> MidtermReport:
-    """中期检查结论: ``pass`` (the mid-term tranche becomes due), ``rectify`` (once; ``rectify_due`` at most 3 months
-    away, 3 months by default) or ``fail`` (the project is terminated and its fiscal funds recovered: the unspent
-    part, or all of it when ``fault``)."""
+def _conclude(model, workflow, labels: dict, *, actor: User, report_id: int, conclusion: str, note: str,
+              rectify_due, fault: bool, now, effect):
+    """The shared part of a conclusion: the officer, the conclusion allowed for the report's round, the note, the
+    rectification date, the report's row (under the project's lock) and the notification; ``effect(project, report,
+    now, note, fault)`` does what the conclusion means for the project and its money."""
     _require_officer(actor)
-    if conclusion not in MIDTERM_CONCLUSIONS:
-        raise InvalidInput(_("请选择中期检查结论。"))
+    if conclusion not in labels:
+        raise InvalidInput(_("请选择中期检查结论。") if model is MidtermReport else _("请选择验收结论。"))
     now, note = _now(now), (note or "").strip()
     due = _rectify_due(rectify_due, now) if conclusion == "rectify" else None
-    report = MidtermReport.objects.get(pk=report_id)
+    fault = bool(fault) and conclusion == "fail"
+    report = model.objects.get(pk=report_id)
     with transaction.atomic():
         project = _lock_project(report.project_id)
         _require_running(project)
@@ -632,23 +633,34 @@ def conclude_midterm(*, actor: User, report_id: int, conclusion: str, note: str 
                 locked.attempt, locked.rectify_due, locked.rectify_note = 2, due, note
                 fields += ["attempt", "rectify_due", "rectify_note"]
             if conclusion == "fail":
-                locked.fault = bool(fault)
+                locked.fault = fault
                 fields.append("fault")
             return fields
 
         def after(locked, from_state):
-            if conclusion == "pass":
-                checkpoint_passed.send(sender=Project, project=project, checkpoint="midterm", actor=actor)
-            elif conclusion == "fail":
-                _end_project(project, name="terminate", actor=actor,
-                             reason=_("中期检查不通过：%(n)s") % {"n": note}, fault=bool(fault),
-                             spent_fiscal=locked.spent_fiscal, outcome="midterm_failed", now=now)
-            _notify_conclusion(locked, project, str(MIDTERM_CONCLUSIONS[conclusion]), note)
+            effect(project, locked, now, note, fault)
+            _notify_conclusion(locked, project, str(labels[conclusion]), note)
 
-        return run_transition(workflow=MIDTERM_WORKFLOW, queryset=MidtermReport.objects.all(), pk=report_id,
-                              name=conclusion, actor=actor, reason=note, guard=guard, apply=apply, after=after,
-                              data={"fault": bool(fault) and conclusion == "fail",
-                                    "rectify_due": due.isoformat() if due else None})
+        return run_transition(workflow=workflow, queryset=model.objects.all(), pk=report_id, name=conclusion,
+                              actor=actor, reason=note, guard=guard, apply=apply, after=after,
+                              data={"fault": fault, "rectify_due": due.isoformat() if due else None})
+
+
+def conclude_midterm(*, actor: User, report_id: int, conclusion: str, note: str = "", rectify_due=None,
+                     fault: bool = False, now=None) -> MidtermReport:
+    """中期检查结论: ``pass`` (the mid-term tranche becomes due), ``rectify`` (once; ``rectify_due`` at most 3 months
+    away, 3 months by default) or ``fail`` (the project is terminated and its fiscal funds recovered: the unspent
+    part, or all of it when ``fault``)."""
+
+    def effect(project, report, now, note, fault):
+        if conclusion == "pass":
+            checkpoint_passed.send(sender=Project, project=project, checkpoint="midterm", actor=actor)
+        elif conclusion == "fail":
+            _end_project(project, name="terminate", actor=actor, reason=_("中期检查不通过：%(n)s") % {"n": note},
+                         fault=fault, spent_fiscal=report.spent_fiscal, outcome="midterm_failed", now=now)
+
+    return _conclude(MidtermReport, MIDTERM_WORKFLOW, MIDTERM_CONCLUSIONS, actor=actor, report_id=report_id,
+                     conclusion=conclusion, note=note, rectify_due=rectify_due, fault=fault, now=now, effect=effect)
 
 
 # ---- 验收 ----------------------------------------------------------------------------------------------------------
@@ -738,47 +750,19 @@ def conclude_acceptance(*, actor: User, report_id: int, conclusion: str, note: s
     """验收结论: ``pass`` / ``pass_rectified`` (the project is completed, the acceptance tranche due); ``rectify`` (once,
     within 3 months); ``fail`` (验收不通过: the fiscal funds are recovered — all of them when ``fault``, else the
     unspent part); ``close`` (结题: the project ends without passing, the unspent fiscal funds are recovered)."""
-    _require_officer(actor)
-    if conclusion not in ACCEPTANCE_CONCLUSIONS:
-        raise InvalidInput(_("请选择验收结论。"))
-    now, note = _now(now), (note or "").strip()
-    due = _rectify_due(rectify_due, now) if conclusion == "rectify" else None
-    report = AcceptanceReport.objects.get(pk=report_id)
-    with transaction.atomic():
-        project = _lock_project(report.project_id)
-        _require_running(project)
 
-        def guard(locked):
-            _check_conclusion(locked, conclusion, timezone.localdate(now))
+    def effect(project, report, now, note, fault):
+        if conclusion in ("pass", "pass_rectified"):
+            _complete_project(project, actor=actor, reason=note or str(ACCEPTANCE_CONCLUSIONS[conclusion]), now=now)
+        elif conclusion == "fail":
+            _end_project(project, name="fail_acceptance", actor=actor, reason=_("验收不通过：%(n)s") % {"n": note},
+                         fault=fault, spent_fiscal=report.spent_fiscal, outcome="failed", now=now)
+        elif conclusion == "close":
+            _end_project(project, name="close", actor=actor, reason=_("结题：%(n)s") % {"n": note}, fault=False,
+                         spent_fiscal=report.spent_fiscal, outcome="closed", now=now)
 
-        def apply(locked):
-            locked.concluded_at, locked.concluded_by, locked.conclusion_note = now, actor, note
-            fields = ["concluded_at", "concluded_by", "conclusion_note"]
-            if conclusion == "rectify":
-                locked.attempt, locked.rectify_due, locked.rectify_note = 2, due, note
-                fields += ["attempt", "rectify_due", "rectify_note"]
-            if conclusion == "fail":
-                locked.fault = bool(fault)
-                fields.append("fault")
-            return fields
-
-        def after(locked, from_state):
-            label = str(ACCEPTANCE_CONCLUSIONS[conclusion])
-            if conclusion in ("pass", "pass_rectified"):
-                _complete_project(project, actor=actor, reason=note or label, now=now)
-            elif conclusion == "fail":
-                _end_project(project, name="fail_acceptance", actor=actor,
-                             reason=_("验收不通过：%(n)s") % {"n": note}, fault=bool(fault),
-                             spent_fiscal=locked.spent_fiscal, outcome="failed", now=now)
-            elif conclusion == "close":
-                _end_project(project, name="close", actor=actor, reason=_("结题：%(n)s") % {"n": note}, fault=False,
-                             spent_fiscal=locked.spent_fiscal, outcome="closed", now=now)
-            _notify_conclusion(locked, project, label, note)
-
-        return run_transition(workflow=ACCEPTANCE_WORKFLOW, queryset=AcceptanceReport.objects.all(), pk=report_id,
-                              name=conclusion, actor=actor, reason=note, guard=guard, apply=apply, after=after,
-                              data={"fault": bool(fault) and conclusion == "fail",
-                                    "rectify_due": due.isoformat() if due else None})
+    return _conclude(AcceptanceReport, ACCEPTANCE_WORKFLOW, ACCEPTANCE_CONCLUSIONS, actor=actor, report_id=report_id,
+                     conclusion=conclusion, note=note, rectify_due=rectify_due, fault=fault, now=now, effect=effect)
 
 
 def cancel_open_checkpoints(project: Project, *, actor, reason: str) -> None:
