@@ -1,7 +1,18 @@
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from projects.tests.factories import ApplicationFactory, CallFactory
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language (zh-hans): a request that switched to English leaves the thread's
+    language active, which would otherwise leak into the next test's service messages."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.exceptions import InvalidInput, PermissionRefused, TransitionRefused
 from accounts.workflow import T, Workflow, record_audit, run_transition
@@ -257,7 +257,9 @@ def submit_review(*, actor, assignment_id: int, scores: dict, comment: str = "",
         if missing:
             problems.append(_("以下指标尚未评分：%(names)s。") % {"names": "、".join(missing)})
         if not review.recommendation:
-            options = "、".join(str(label) for _v, label in Review.recommendation_choices(a.round.kind))
+            # the list separator is translated with the rest ("、" in Chinese, ", " in English)
+            options = pgettext("list separator", "、").join(
+                str(label) for _v, label in Review.recommendation_choices(a.round.kind))
             problems.append(_("请选择总体意见（%(options)s）。") % {"options": options})
         if review.total < a.round.comment_threshold and not review.comment:
             problems.append(_("总分低于%(t)s分，必须填写评审意见。") % {"t": a.round.comment_threshold})
