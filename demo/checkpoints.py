@@ -44,7 +44,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
 from experts.models import Assignment, ReviewRound
-from experts.services import assign, reviews, rounds
 from funding import services as fs
 from funding.models import RecoveryOrder, TaskAgreement, Tranche
 from projects.checkpoints import services as cs
@@ -56,7 +55,7 @@ from projects.models import (
     Project,
 )
 
-from .funding import CONFIRM_ALL, FundingSeeder
+from .funding import FundingSeeder
 
 SEED = 20261126
 AK = CheckpointAttachmentKind
@@ -286,33 +285,19 @@ class CheckpointSeeder:
         in the past; closing it hands each report its score."""
         if ReviewRound.objects.filter(call=self.call, kind=kind, name=name).exists():
             return
-        rnd = rounds.create_round(actor=self.officer, call_id=self.call.pk, kind=kind, data={
-            "name": name, "experts_per_item": 3, "blind": False, "aggregation": ReviewRound.Aggregation.MEAN,
-            "response_deadline": self.at(start + 3, 17), "review_deadline": self.at(start + 7, 17),
-        })
-        if not rounds.add_items(actor=self.officer, round_id=rnd.pk):  # pragma: no cover - nothing submitted
-            return
-        rounds.start_round(actor=self.officer, round_id=rnd.pk, now=self.at(start))
-        assign.run_draw(actor=self.officer, round_id=rnd.pk, method="random", seed=SEED, now=self.at(start, 10, 5))
-        criteria = list(rnd.criteria.all())
-        subjects = dict(rnd.items.values_list("pk", "subject_id"))
         model = MidtermReport if kind == ReviewRound.Kind.MIDTERM else AcceptanceReport
-        slugs = {r.pk: self.slug(r.project) for r in model.objects.filter(pk__in=subjects.values())
-                 .select_related("project")}
-        for a in (Assignment.objects.filter(round=rnd, state=Assignment.State.INVITED)
-                  .select_related("expert__user").order_by("id")):
-            user = a.expert.user
-            reviews.accept_invitation(actor=user, assignment_id=a.pk, confirmed=CONFIRM_ALL, ip="10.12.3.46",
-                                      user_agent="Mozilla/5.0 (demo)", now=self.at(start + 1, 9))
-            quality, recommendation, comment = QUALITY[slugs[subjects[a.item_id]]]
+        orgs = dict(model.objects.filter(project__call=self.call).values_list("pk", "project__organization_id"))
+        slugs = {org.pk: slug for slug, org in self.cmd.orgs.items()}
+
+        def review(a: Assignment, criteria: list) -> tuple[dict, str, str]:
+            quality, recommendation, comment = QUALITY[slugs[orgs[a.item.subject_id]]]
             if kind == ReviewRound.Kind.ACCEPTANCE:
                 comment = ACCEPTANCE_COMMENT
             noise = Decimal(zlib.crc32(f"{a.item_id}-{a.expert_id}".encode()) % 7 - 3) / 100  # -0.03 .. +0.03
-            scores = {str(c.pk): min(c.max_score, (c.max_score * (quality + noise)).quantize(
-                Decimal("0.1"), rounding=ROUND_HALF_UP)) for c in criteria}
-            reviews.submit_review(actor=user, assignment_id=a.pk, scores=scores, comment=comment,
-                                  recommendation=recommendation, now=self.at(start + 4, 15))
-        rounds.close_round(actor=self.officer, round_id=rnd.pk, now=self.at(start + 7, 17, 30))
+            return ({str(c.pk): min(c.max_score, (c.max_score * (quality + noise)).quantize(
+                Decimal("0.1"), rounding=ROUND_HALF_UP)) for c in criteria}, recommendation, comment)
+
+        self.funds.review_round(self.call, name, seed=SEED, review=review, kind=kind, blind=False, start=start)
 
     def pay_due(self, project: Project, *, position: int, days: int, note: str) -> None:
         tranche = Tranche.objects.get(agreement__project=project, position=position)

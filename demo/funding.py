@@ -103,6 +103,17 @@ def spring_apps():
     ]
 
 
+def fund_review(floor: str, step: int, comment: str):
+    """A ``review`` for FundingSeeder.review_round: every criterion scored at ``floor`` to ``floor`` + 0.10 of its
+    maximum (varied by item, ``step``, and expert), recommending funding with ``comment``."""
+
+    def review(a: Assignment, criteria: list) -> tuple[dict, str, str]:
+        share = Decimal(floor) + Decimal((a.item_id * step + a.expert_id * 3) % 11) / 100
+        return {str(c.pk): (c.max_score * share).quantize(Decimal("0.1")) for c in criteria}, "fund", comment
+
+    return review
+
+
 def seed_funding(cmd) -> None:
     """Called by seed_demo after the reviews and the 揭榜挂帅 challenges."""
     FundingSeeder(cmd).run()
@@ -151,33 +162,59 @@ class FundingSeeder:
             project_services.close_call(actor=self.officer, call_id=call.pk)
         if ReviewRound.objects.filter(call=call, name=ROUND_NAME).exists():
             return
-        now = timezone.localtime()
-        rnd = rounds.create_round(actor=self.officer, call_id=call.pk, data={
-            "name": ROUND_NAME, "experts_per_item": 3, "blind": True, "aggregation": ReviewRound.Aggregation.MEAN,
-            "response_deadline": (now + datetime.timedelta(days=3)).replace(hour=17, minute=0, second=0,
-                                                                            microsecond=0),
-            "review_deadline": (now + datetime.timedelta(days=14)).replace(hour=17, minute=0, second=0,
-                                                                           microsecond=0),
+        rnd = self.review_round(call, ROUND_NAME, seed=SEED, review=fund_review(
+            "0.80", 7, "研究目标明确，技术路线可行，考核指标可量化，经费预算合理，建议立项。"))
+        if rnd is not None:
+            self.approve_list(rnd, comment="同意按清单立项，按程序公示。", publish=-45)
+
+    def review_round(self, call: Call, name: str, *, seed: int, review, kind: str = ReviewRound.Kind.APPLICATION,
+                     blind: bool = True, start: int | None = None) -> ReviewRound | None:
+        """A round of three pool experts per subject of the call waiting for one (its accepted applications, or its
+        projects' submitted reports of ``kind``), drawn at random with ``seed``. Every expert drawn accepts and
+        submits ``review(assignment, criteria)``: (scores by criterion pk, recommendation, comment); then the round
+        is closed, handing each subject its score. Held ``start`` days from the run (deadlines 3 and 7 days later,
+        every step placed in the past), or without ``start`` at the time of the run (deadlines 3 and 14 days away).
+        None if nothing waits for review."""
+        if start is None:
+            local = timezone.localtime()
+            respond_by, review_by = ((local + datetime.timedelta(days=days)).replace(
+                hour=17, minute=0, second=0, microsecond=0) for days in (3, 14))
+        else:
+            respond_by, review_by = self.at(start + 3, 17), self.at(start + 7, 17)
+
+        def when(days: int, hour: int, minute: int = 0) -> datetime.datetime | None:
+            return None if start is None else self.at(start + days, hour, minute)
+
+        rnd = rounds.create_round(actor=self.officer, call_id=call.pk, kind=kind, data={
+            "name": name, "experts_per_item": 3, "blind": blind, "aggregation": ReviewRound.Aggregation.MEAN,
+            "response_deadline": respond_by, "review_deadline": review_by,
         })
-        rounds.add_items(actor=self.officer, round_id=rnd.pk)
-        rounds.start_round(actor=self.officer, round_id=rnd.pk)
-        assign.run_draw(actor=self.officer, round_id=rnd.pk, method="random", seed=SEED)
+        if not rounds.add_items(actor=self.officer, round_id=rnd.pk):  # pragma: no cover - nothing to review
+            return None
+        rounds.start_round(actor=self.officer, round_id=rnd.pk, now=when(0, 10))
+        assign.run_draw(actor=self.officer, round_id=rnd.pk, method="random", seed=seed, now=when(0, 10, 5))
         criteria = list(rnd.criteria.all())
-        for a in Assignment.objects.filter(round=rnd, state=Assignment.State.INVITED).select_related(
-                "expert__user").order_by("id"):
+        for a in (Assignment.objects.filter(round=rnd, state=Assignment.State.INVITED)
+                  .select_related("expert__user", "item").order_by("id")):
             user = a.expert.user
             reviews.accept_invitation(actor=user, assignment_id=a.pk, confirmed=CONFIRM_ALL, ip="10.12.3.46",
-                                      user_agent="Mozilla/5.0 (demo)")
-            share = Decimal("0.80") + Decimal((a.item_id * 7 + a.expert_id * 3) % 11) / 100  # 0.80 .. 0.90
-            scores = {str(c.pk): (c.max_score * share).quantize(Decimal("0.1")) for c in criteria}
-            reviews.submit_review(actor=user, assignment_id=a.pk, scores=scores, recommendation="fund",
-                                  comment="研究目标明确，技术路线可行，考核指标可量化，经费预算合理，建议立项。")
-        rounds.close_round(actor=self.officer, round_id=rnd.pk)
+                                      user_agent="Mozilla/5.0 (demo)", now=when(1, 9))
+            scores, recommendation, comment = review(a, criteria)
+            reviews.submit_review(actor=user, assignment_id=a.pk, scores=scores, recommendation=recommendation,
+                                  comment=comment, now=when(4, 15))
+        rounds.close_round(actor=self.officer, round_id=rnd.pk, now=when(7, 17, 30))
+        return rnd
+
+    def approve_list(self, rnd: ReviewRound, *, comment: str, publish: int, approve: int | None = None) -> None:
+        """The round's 立项 list (cut-off 70 points, 5 working days of 公示): signed off by the 局领导 with ``comment``,
+        publicised from ``publish`` days from the run and approved by the officer (``approve`` days from the run,
+        or at the time of the run)."""
         fl = funding.build_funding_list(actor=self.officer, round_id=rnd.pk, cutoff_score="70", publicity_workdays=5)
         funding.submit_for_signoff(actor=self.officer, list_id=fl.pk)
-        funding.sign_off(actor=self.leader, list_id=fl.pk, comment="同意按清单立项，按程序公示。")
-        funding.publish_list(actor=self.officer, list_id=fl.pk, start=self.day(-45))
-        fl = funding.approve_list(actor=self.officer, list_id=fl.pk)
+        funding.sign_off(actor=self.leader, list_id=fl.pk, comment=comment)
+        funding.publish_list(actor=self.officer, list_id=fl.pk, start=self.day(publish))
+        fl = funding.approve_list(actor=self.officer, list_id=fl.pk,
+                                  now=None if approve is None else self.at(approve, 15))
         assert fl.state == FundingList.State.APPROVED
 
     def spring_agreements(self) -> None:

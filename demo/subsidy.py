@@ -37,8 +37,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
 from accounts.workflow import record_audit
-from experts.models import Assignment, FundingList, ReviewRound
-from experts.services import assign, funding, reviews, rounds
+from experts.models import ReviewRound
 from funding import budget as fb
 from funding import services as fs
 from funding import subsidy as sub
@@ -46,7 +45,7 @@ from funding.models import BudgetAdjustment, Condition, FundingScheme, PostSubsi
 from projects import services as project_services
 from projects.models import AttachmentKind, BudgetLine, Call, Project
 
-from .funding import CONFIRM_ALL, FundingSeeder
+from .funding import FundingSeeder, fund_review
 
 SEED = 20261126
 ROUND_NAME = "企业研发投入后补助项目评审"
@@ -190,41 +189,18 @@ class SubsidySeeder:
         if call.state == Call.State.PUBLISHED:
             project_services.close_call(actor=self.officer, call_id=call.pk)
         if not ReviewRound.objects.filter(call=call, name=ROUND_NAME).exists():
-            self.review_and_approve(call, start=-160)
+            start = -160
+            rnd = self.funds.review_round(call, ROUND_NAME, seed=SEED, start=start, review=fund_review(
+                "0.78", 5, "企业研发投入强度较高，研发项目目标明确，具备实施基础，建议立项，研发完成后按核定费用补助。"))
+            if rnd is not None:
+                self.funds.approve_list(rnd, comment="同意按清单立项，研发完成后按核定研发费用给予后补助。",
+                                        publish=start + 10, approve=start + 25)
         projects = {}
         for slug in CLAIMS:
             project = Project.objects.filter(call=call, organization=self.cmd.orgs[slug]).first()
             if project is not None:
                 projects[slug] = project
         return projects
-
-    def review_and_approve(self, call: Call, *, start: int) -> None:
-        rnd = rounds.create_round(actor=self.officer, call_id=call.pk, data={
-            "name": ROUND_NAME, "experts_per_item": 3, "blind": True, "aggregation": ReviewRound.Aggregation.MEAN,
-            "response_deadline": self.at(start + 3, 17), "review_deadline": self.at(start + 7, 17),
-        })
-        if not rounds.add_items(actor=self.officer, round_id=rnd.pk):  # pragma: no cover - nothing accepted
-            return
-        rounds.start_round(actor=self.officer, round_id=rnd.pk, now=self.at(start))
-        assign.run_draw(actor=self.officer, round_id=rnd.pk, method="random", seed=SEED, now=self.at(start, 10, 5))
-        criteria = list(rnd.criteria.all())
-        for a in (Assignment.objects.filter(round=rnd, state=Assignment.State.INVITED)
-                  .select_related("expert__user").order_by("id")):
-            user = a.expert.user
-            reviews.accept_invitation(actor=user, assignment_id=a.pk, confirmed=CONFIRM_ALL, ip="10.12.3.46",
-                                      user_agent="Mozilla/5.0 (demo)", now=self.at(start + 1, 9))
-            share = Decimal("0.78") + Decimal((a.item_id * 5 + a.expert_id * 3) % 11) / 100  # 0.78 .. 0.88
-            scores = {str(c.pk): (c.max_score * share).quantize(Decimal("0.1")) for c in criteria}
-            reviews.submit_review(actor=user, assignment_id=a.pk, scores=scores, recommendation="fund",
-                                  comment="企业研发投入强度较高，研发项目目标明确，具备实施基础，建议立项，研发完成后按核定费用补助。",
-                                  now=self.at(start + 4, 15))
-        rounds.close_round(actor=self.officer, round_id=rnd.pk, now=self.at(start + 7, 17, 30))
-        fl = funding.build_funding_list(actor=self.officer, round_id=rnd.pk, cutoff_score="70", publicity_workdays=5)
-        funding.submit_for_signoff(actor=self.officer, list_id=fl.pk)
-        funding.sign_off(actor=self.leader, list_id=fl.pk, comment="同意按清单立项，研发完成后按核定研发费用给予后补助。")
-        funding.publish_list(actor=self.officer, list_id=fl.pk, start=self.day(start + 10))
-        fl = funding.approve_list(actor=self.officer, list_id=fl.pk, now=self.at(start + 25, 15))
-        assert fl.state == FundingList.State.APPROVED
 
     # ---- 后补助: the agreements and the claims -------------------------------------------------------------------
 
