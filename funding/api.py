@@ -27,7 +27,16 @@ from rest_framework.response import Response
 from accounts.exceptions import PermissionRefused
 from accounts.models import CreditRecord
 from projects import services as project_services
-from projects.api import MONEY_SCHEMA, ScopedViewSet, enum_field, error_responses, money_field, pk_of, request_user
+from projects.api import (
+    MONEY_SCHEMA,
+    RowViewSet,
+    ScopedViewSet,
+    enum_field,
+    error_responses,
+    money_field,
+    pk_of,
+    request_user,
+)
 from projects.filters import MAX_ID
 from projects.models import BudgetLine, PerformanceTarget
 
@@ -530,7 +539,7 @@ def _agreement_action(summary, description, request=None):
         responses={200: AgreementSerializer, **AGREEMENT_ERRORS},
     ),
 )
-class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ScopedViewSet):
+class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, RowViewSet):
     # 任务书, scoped by selectors.agreements_visible_to; the services check who may edit and confirm.
 
     filterset_class = AgreementFilter
@@ -538,23 +547,14 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     ordering_fields = ["created_at", "signed_at", "number", "fiscal_amount"]
     ordering = ["-created_at", "-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    detail_serializer = AgreementSerializer
+    action_serializers = {"list": AgreementListSerializer, "partial_update": AgreementTermsSerializer}
 
     def get_queryset(self):
         return selectors.agreement_list(self.request.user)
 
-    def get_serializer_class(self):
-        if self.action == "list":
-            return AgreementListSerializer
-        if self.action == "partial_update":
-            return AgreementTermsSerializer
-        return AgreementSerializer
-
-    def get_object(self):
-        return selectors.agreement_for(self.request.user, pk_of(self))
-
-    def _respond(self, pk) -> Response:
-        agreement = selectors.agreement_for(self.request.user, pk)
-        return Response(AgreementSerializer(agreement, context=self.get_serializer_context()).data)
+    def row(self, pk):
+        return selectors.agreement_for(self.request.user, pk)
 
     def update(self, request, *args, **kwargs):
         agreement = self.get_object()
@@ -637,30 +637,25 @@ def _disbursement_action(summary, description, request=None, responses=None, par
         responses={201: DisbursementSerializer, 200: DisbursementSerializer, **RECORD_ERRORS},
     ),
 )
-class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RowViewSet):
     # 拨付记录: the bureau reads (selectors.disbursement_list); finance alone writes, one records and another approves.
 
     filterset_class = DisbursementFilter
     search_fields = []
     ordering_fields = ["recorded_at", "paid_on", "amount"]
     ordering = ["-recorded_at", "-id"]
+    detail_serializer = DisbursementSerializer
+    action_serializers = {"create": RecordInputSerializer, "approve": DecisionSerializer, "reject": DecisionSerializer,
+                          "reverse": ReverseInputSerializer}
 
     def get_queryset(self):
         return selectors.disbursement_list(self.request.user)
 
-    def get_serializer_class(self):
-        return {"create": RecordInputSerializer, "approve": DecisionSerializer, "reject": DecisionSerializer,
-                "reverse": ReverseInputSerializer}.get(self.action, DisbursementSerializer)
-
-    def get_object(self):
+    def row(self, pk):
         try:
-            return selectors.disbursement_list(self.request.user).get(pk=pk_of(self))
+            return selectors.disbursement_list(self.request.user).get(pk=pk)
         except Disbursement.DoesNotExist:
             raise Http404 from None
-
-    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        d = selectors.disbursement_list(self.request.user).get(pk=pk)
-        return Response(DisbursementSerializer(d, context=self.get_serializer_context()).data, status=status_code)
 
     def _require_finance(self):
         if not selectors.is_finance(self.request.user):
@@ -724,6 +719,12 @@ class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                              status.HTTP_201_CREATED if reversal.recorded_at == now else status.HTTP_200_OK)
 
 
+def _require_visible_agreement(user, agreement_id: int) -> None:
+    """An agreement named in a body must be one the user may see: a 400 on the field otherwise (never a 404)."""
+    if not selectors.agreements_visible_to(user).filter(pk=agreement_id).exists():
+        raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+
+
 def _recovery_action(summary, description, request=None, responses=None, parameters=None):
     return extend_schema(summary=summary, description=description, request=request, parameters=parameters,
                          responses=responses or {200: RecoverySerializer, **RECOVERY_ERRORS})
@@ -749,34 +750,28 @@ def _recovery_action(summary, description, request=None, responses=None, paramet
         responses={201: RecoverySerializer, **OPEN_RECOVERY_ERRORS},
     ),
 )
-class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RowViewSet):
     # 追回单, scoped by selectors.recovery_orders_visible_to; officers open them, finance records the repayments.
 
     filterset_class = RecoveryFilter
     search_fields = []
     ordering_fields = ["created_at", "due_date", "amount_due"]
     ordering = ["-created_at", "-id"]
+    detail_serializer = RecoverySerializer
+    action_serializers = {"list": RecoveryListSerializer, "create": RecoveryInputSerializer,
+                          "repayments": RepaymentInputSerializer}
 
     def get_queryset(self):
         return selectors.recovery_list(self.request.user)
 
-    def get_serializer_class(self):
-        return {"list": RecoveryListSerializer, "create": RecoveryInputSerializer,
-                "repayments": RepaymentInputSerializer}.get(self.action, RecoverySerializer)
-
-    def get_object(self):
-        return selectors.recovery_for(self.request.user, pk_of(self))
-
-    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        order = selectors.recovery_for(self.request.user, pk)
-        return Response(RecoverySerializer(order, context=self.get_serializer_context()).data, status=status_code)
+    def row(self, pk):
+        return selectors.recovery_for(self.request.user, pk)
 
     def create(self, request, *args, **kwargs):
         if not request.user.has_perm("funding.manage_agreements"):
             raise PermissionRefused(_("只有科技局业务处室可以开具追回单。"))
         data = self._input(RecoveryInputSerializer)
-        if not selectors.agreements_visible_to(request.user).filter(pk=data["agreement"]).exists():
-            raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+        _require_visible_agreement(request.user, data["agreement"])
         credit = data.get("credit")
         order = services.open_recovery(actor=request.user, agreement_id=data["agreement"], rule=data["rule"],
                                        reason=data["reason"], due_date=data["due_date"],
@@ -974,33 +969,26 @@ def _adjustment_action(summary, description):
     ),
 )
 class BudgetAdjustmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                              ScopedViewSet):
+                              RowViewSet):
     # 预算调整, scoped by selectors.adjustments_visible_to; the organisation asks, officers decide.
 
     filterset_class = AdjustmentFilter
     search_fields = []
     ordering_fields = ["requested_at"]
     ordering = ["-requested_at", "-id"]
+    detail_serializer = BudgetAdjustmentSerializer
+    action_serializers = {"create": AdjustmentInputSerializer, "approve": AdjustmentDecisionSerializer,
+                          "reject": AdjustmentDecisionSerializer}
 
     def get_queryset(self):
         return selectors.adjustment_list(self.request.user)
 
-    def get_serializer_class(self):
-        return {"create": AdjustmentInputSerializer, "approve": AdjustmentDecisionSerializer,
-                "reject": AdjustmentDecisionSerializer}.get(self.action, BudgetAdjustmentSerializer)
-
-    def get_object(self):
-        return selectors.adjustment_for(self.request.user, pk_of(self))
-
-    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        adjustment = selectors.adjustment_for(self.request.user, pk)
-        return Response(BudgetAdjustmentSerializer(adjustment, context=self.get_serializer_context()).data,
-                        status=status_code)
+    def row(self, pk):
+        return selectors.adjustment_for(self.request.user, pk)
 
     def create(self, request, *args, **kwargs):
         data = self._input(AdjustmentInputSerializer)
-        if not selectors.agreements_visible_to(request.user).filter(pk=data["agreement"]).exists():
-            raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+        _require_visible_agreement(request.user, data["agreement"])
         adjustment = budget.request_adjustment(
             actor=request.user, agreement_id=data["agreement"], reason=data["reason"],
             lines={c: {"fiscal": v["fiscal"], "self": v["self"]} for c, v in data["lines"].items()})
@@ -1096,33 +1084,26 @@ class ReturnInputSerializer(serializers.Serializer):
         responses={201: SubsidyClaimSerializer, **SUBMIT_CLAIM_ERRORS},
     ),
 )
-class SubsidyClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+class SubsidyClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RowViewSet):
     # 后补助, scoped by selectors.claims_visible_to; the organisation claims, officers verify or return.
 
     filterset_class = ClaimFilter
     search_fields = []
     ordering_fields = ["submitted_at"]
     ordering = ["-submitted_at", "-id"]
+    detail_serializer = SubsidyClaimSerializer
+    action_serializers = {"create": ClaimInputSerializer, "verify": VerifyInputSerializer,
+                          "return_claim": ReturnInputSerializer}
 
     def get_queryset(self):
         return selectors.claim_list(self.request.user)
 
-    def get_serializer_class(self):
-        return {"create": ClaimInputSerializer, "verify": VerifyInputSerializer,
-                "return_claim": ReturnInputSerializer}.get(self.action, SubsidyClaimSerializer)
-
-    def get_object(self):
-        return selectors.claim_for(self.request.user, pk_of(self))
-
-    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        claim = selectors.claim_for(self.request.user, pk)
-        return Response(SubsidyClaimSerializer(claim, context=self.get_serializer_context()).data,
-                        status=status_code)
+    def row(self, pk):
+        return selectors.claim_for(self.request.user, pk)
 
     def create(self, request, *args, **kwargs):
         data = self._input(ClaimInputSerializer)
-        if not selectors.agreements_visible_to(request.user).filter(pk=data["agreement"]).exists():
-            raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
+        _require_visible_agreement(request.user, data["agreement"])
         existed = PostSubsidyClaim.objects.filter(agreement_id=data["agreement"]).exists()
         claim = subsidy.submit_claim(actor=request.user, agreement_id=data["agreement"],
                                      claimed_expense=data["claimed_expense"], audit_report=data["audit_report"],

@@ -82,6 +82,28 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return (data.get("idempotency_key") or "").strip() or self.request.headers.get("Idempotency-Key", "")
 
 
+class RowViewSet(ScopedViewSet):
+    """A ScopedViewSet whose actions answer with the row they worked on: ``row(pk)`` finds it among the rows the user
+    may see (Http404 otherwise) and ``detail_serializer`` renders it; ``action_serializers`` names the serializer
+    of any other action (list, input), by action."""
+
+    detail_serializer: type[serializers.BaseSerializer]
+    action_serializers: dict[str, type[serializers.BaseSerializer]] = {}
+
+    def row(self, pk: int):
+        raise NotImplementedError
+
+    def get_serializer_class(self):
+        return self.action_serializers.get(self.action, self.detail_serializer)
+
+    def get_object(self):
+        return self.row(pk_of(self))
+
+    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        return Response(self.detail_serializer(self.row(pk), context=self.get_serializer_context()).data,
+                        status=status_code)
+
+
 _ENUM_FIELDS: dict[str, type] = {}
 
 
