@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.exceptions import PermissionRefused
-from projects.api import ScopedViewSet, enum_field, error_responses, money_field, pk_of, request_user
+from projects.api import RowViewSet, enum_field, error_responses, money_field, request_user
 from projects.filters import MAX_ID
 
 from .. import selectors as project_selectors
@@ -427,7 +427,7 @@ def _report_input(data) -> dict:
     return kwargs
 
 
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ScopedViewSet):
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, RowViewSet):
     """What the 中期报告 and 验收申请 endpoints share: the scoped rows, save, submit, conclude and the attachments."""
 
     report_kind = ""
@@ -453,16 +453,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
                      .filter(removed_at__isnull=True).order_by("kind", "id"))
         ).select_related(*(["requested_by"] if model is MidtermReport else ["created_by"]))
 
-    def get_object(self):
+    def row(self, pk):
         try:
-            return self._detail_queryset().get(pk=pk_of(self))
+            return self._detail_queryset().get(pk=pk)
         except self.visible().model.DoesNotExist:
             raise Http404 from None
-
-    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        report = self._detail_queryset().get(pk=pk)
-        return Response(self.detail_serializer(report, context=self.get_serializer_context()).data,
-                        status=status_code)
 
     def _save(self, report, data):
         raise NotImplementedError
@@ -727,31 +722,26 @@ def _extension_action(summary, description):
         responses={201: ExtensionSerializer, **NO_404},
     ),
 )
-class ExtensionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+class ExtensionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RowViewSet):
     # 延期申请, scoped by selectors.extensions_visible_to; the organisation asks, the bureau decides.
 
     filterset_class = ExtensionFilter
     search_fields = []
     ordering_fields = ["requested_at", "decided_at"]
     ordering = ["-requested_at", "-id"]
+    detail_serializer = ExtensionSerializer
+    action_serializers = {"create": ExtensionInputSerializer, "approve": ExtensionDecisionSerializer,
+                          "reject": ExtensionDecisionSerializer}
 
     def get_queryset(self):
         return selectors.extensions_visible_to(self.request.user).select_related(
             "project__call", "requested_by", "decided_by")
 
-    def get_serializer_class(self):
-        return {"create": ExtensionInputSerializer, "approve": ExtensionDecisionSerializer,
-                "reject": ExtensionDecisionSerializer}.get(self.action, ExtensionSerializer)
-
-    def get_object(self):
+    def row(self, pk):
         try:
-            return self.get_queryset().get(pk=pk_of(self))
+            return self.get_queryset().get(pk=pk)
         except ExtensionRequest.DoesNotExist:
             raise Http404 from None
-
-    def _respond(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        ext = self.get_queryset().get(pk=pk)
-        return Response(ExtensionSerializer(ext, context=self.get_serializer_context()).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
         _require_org_user(request.user, _("只有项目承担单位可以申请延期。"))
