@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .exceptions import DomainError
+from .fields import fmt_yuan
 from .forms import ReasonForm
 from .models import CreditRecord, Organization, User
 from .roles import Role
@@ -78,6 +79,21 @@ def reason_action(modeladmin, request, queryset, *, action: str, title: str, int
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "accounts/admin/reason_action.html", context)
+
+
+def yuan_text(value) -> str:
+    """An amount in 元 as the admin shows it ("—" when there is none)."""
+    return "—" if value is None else fmt_yuan(value)
+
+
+def yuan_column(attr: str, description, *, ordering: str | None = None):
+    """A read-only column (or field) of a ModelAdmin or inline showing the object's ``attr`` in 元."""
+
+    @admin.display(description=description, ordering=ordering)
+    def column(modeladmin, obj) -> str:
+        return yuan_text(getattr(obj, attr))
+
+    return column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -17,8 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import AuditHistoryMixin, ReadOnlyAdmin, ReadOnlyInline
-from accounts.fields import fmt_yuan
+from accounts.admin import AuditHistoryMixin, ReadOnlyAdmin, ReadOnlyInline, yuan_column, yuan_text
 from accounts.workflow import record_audit
 from activity.admin import register_workflow
 
@@ -43,10 +42,6 @@ for _workflow in (services.AGREEMENT_WORKFLOW, services.TRANCHE_WORKFLOW, servic
     register_workflow(_workflow)
 
 HUNDRED = Decimal("100")
-
-
-def _yuan(value) -> str:
-    return "—" if value is None else fmt_yuan(value)
 
 
 def _state_badge(obj):
@@ -153,7 +148,7 @@ class FundingSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
         if obj.subsidy_percent is None:
             return "—"
         text = f"{obj.subsidy_percent.normalize():f}%"
-        return text + (_("，上限 %(c)s 元") % {"c": _yuan(obj.subsidy_cap)} if obj.subsidy_cap else "")
+        return text + (_("，上限 %(c)s 元") % {"c": yuan_text(obj.subsidy_cap)} if obj.subsidy_cap else "")
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -178,13 +173,8 @@ class TrancheInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ["position"]
 
-    @admin.display(description=gettext_lazy("金额（元）"))
-    def amount_display(self, obj):
-        return _yuan(obj.amount)
-
-    @admin.display(description=gettext_lazy("已拨付（元）"))
-    def paid_display(self, obj):
-        return _yuan(obj.paid_amount)
+    amount_display = yuan_column("amount", gettext_lazy("金额（元）"))
+    paid_display = yuan_column("paid_amount", gettext_lazy("已拨付（元）"))
 
 
 class DisbursementInline(ReadOnlyInline):
@@ -201,9 +191,7 @@ class DisbursementInline(ReadOnlyInline):
     def tranche_position(self, obj):
         return _("第%(n)d期") % {"n": obj.tranche.position}
 
-    @admin.display(description=gettext_lazy("金额（元）"))
-    def amount_display(self, obj):
-        return _yuan(obj.signed_amount)
+    amount_display = yuan_column("signed_amount", gettext_lazy("金额（元）"))
 
 
 class BudgetLineInline(ReadOnlyInline):
@@ -212,13 +200,8 @@ class BudgetLineInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ["id"]
 
-    @admin.display(description=gettext_lazy("财政资金（元）"))
-    def fiscal_display(self, obj):
-        return _yuan(obj.fiscal_amount)
-
-    @admin.display(description=gettext_lazy("自筹资金（元）"))
-    def self_display(self, obj):
-        return _yuan(obj.self_amount)
+    fiscal_display = yuan_column("fiscal_amount", gettext_lazy("财政资金（元）"))
+    self_display = yuan_column("self_amount", gettext_lazy("自筹资金（元）"))
 
 
 @admin.register(TaskAgreement)
@@ -256,25 +239,11 @@ class TaskAgreementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def state_display(self, obj):
         return _state_badge(obj)
 
-    @admin.display(description=gettext_lazy("财政资金（元）"), ordering="fiscal_amount")
-    def fiscal_display(self, obj):
-        return _yuan(obj.fiscal_amount)
-
-    @admin.display(description=gettext_lazy("自筹资金（元）"))
-    def self_display(self, obj):
-        return _yuan(obj.self_amount)
-
-    @admin.display(description=gettext_lazy("已拨付（元）"), ordering="paid_total")
-    def paid_display(self, obj):
-        return _yuan(obj.paid_total)
-
-    @admin.display(description=gettext_lazy("已登记待审核（元）"))
-    def recorded_display(self, obj):
-        return _yuan(obj.recorded_total)
-
-    @admin.display(description=gettext_lazy("尚未拨付（元）"))
-    def unpaid_display(self, obj):
-        return _yuan(obj.unpaid)
+    fiscal_display = yuan_column("fiscal_amount", gettext_lazy("财政资金（元）"), ordering="fiscal_amount")
+    self_display = yuan_column("self_amount", gettext_lazy("自筹资金（元）"))
+    paid_display = yuan_column("paid_total", gettext_lazy("已拨付（元）"), ordering="paid_total")
+    recorded_display = yuan_column("recorded_total", gettext_lazy("已登记待审核（元）"))
+    unpaid_display = yuan_column("unpaid", gettext_lazy("尚未拨付（元）"))
 
     @admin.display(description=gettext_lazy("业务系统"))
     def portal_link(self, obj):
@@ -314,13 +283,8 @@ class TrancheAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def organization(self, obj):
         return obj.agreement.project.organization.name
 
-    @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
-    def amount_display(self, obj):
-        return _yuan(obj.amount)
-
-    @admin.display(description=gettext_lazy("已拨付（元）"))
-    def paid_display(self, obj):
-        return _yuan(obj.paid_amount)
+    amount_display = yuan_column("amount", gettext_lazy("金额（元）"), ordering="amount")
+    paid_display = yuan_column("paid_amount", gettext_lazy("已拨付（元）"))
 
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):
@@ -349,9 +313,7 @@ class DisbursementAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def tranche_position(self, obj):
         return _("第%(n)d期") % {"n": obj.tranche.position}
 
-    @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
-    def amount_display(self, obj):
-        return _yuan(obj.signed_amount)
+    amount_display = yuan_column("signed_amount", gettext_lazy("金额（元）"), ordering="amount")
 
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):
@@ -371,9 +333,7 @@ class RepaymentInline(ReadOnlyInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("recorded_by", "decided_by")
 
-    @admin.display(description=gettext_lazy("金额（元）"))
-    def amount_display(self, obj):
-        return _yuan(obj.amount)
+    amount_display = yuan_column("amount", gettext_lazy("金额（元）"))
 
 
 @admin.register(RecoveryOrder)
@@ -411,25 +371,11 @@ class RecoveryOrderAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def state_display(self, obj):
         return _state_badge(obj)
 
-    @admin.display(description=gettext_lazy("已拨付财政资金（元）"))
-    def paid_display(self, obj):
-        return _yuan(obj.paid_at_order)
-
-    @admin.display(description=gettext_lazy("经审计已合规使用（元）"))
-    def spent_display(self, obj):
-        return _yuan(obj.spent_amount)
-
-    @admin.display(description=gettext_lazy("应追回（元）"), ordering="amount_due")
-    def due_display(self, obj):
-        return _yuan(obj.amount_due)
-
-    @admin.display(description=gettext_lazy("已追回（元）"), ordering="repaid_total")
-    def repaid_display(self, obj):
-        return _yuan(obj.repaid_total)
-
-    @admin.display(description=gettext_lazy("尚未追回（元）"))
-    def outstanding_display(self, obj):
-        return _yuan(obj.outstanding)
+    paid_display = yuan_column("paid_at_order", gettext_lazy("已拨付财政资金（元）"))
+    spent_display = yuan_column("spent_amount", gettext_lazy("经审计已合规使用（元）"))
+    due_display = yuan_column("amount_due", gettext_lazy("应追回（元）"), ordering="amount_due")
+    repaid_display = yuan_column("repaid_total", gettext_lazy("已追回（元）"), ordering="repaid_total")
+    outstanding_display = yuan_column("outstanding", gettext_lazy("尚未追回（元）"))
 
 
 @admin.register(Repayment)
@@ -452,9 +398,7 @@ class RepaymentAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def organization(self, obj):
         return obj.order.agreement.project.organization.name
 
-    @admin.display(description=gettext_lazy("金额（元）"), ordering="amount")
-    def amount_display(self, obj):
-        return _yuan(obj.amount)
+    amount_display = yuan_column("amount", gettext_lazy("金额（元）"), ordering="amount")
 
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):
@@ -481,13 +425,8 @@ class AgreementBudgetLineAdmin(ReadOnlyAdmin):
     def organization(self, obj):
         return obj.agreement.project.organization.name
 
-    @admin.display(description=gettext_lazy("财政资金（元）"), ordering="fiscal_amount")
-    def fiscal_display(self, obj):
-        return _yuan(obj.fiscal_amount)
-
-    @admin.display(description=gettext_lazy("自筹资金（元）"), ordering="self_amount")
-    def self_display(self, obj):
-        return _yuan(obj.self_amount)
+    fiscal_display = yuan_column("fiscal_amount", gettext_lazy("财政资金（元）"), ordering="fiscal_amount")
+    self_display = yuan_column("self_amount", gettext_lazy("自筹资金（元）"), ordering="self_amount")
 
 
 @admin.register(BudgetAdjustment)
@@ -518,8 +457,8 @@ class BudgetAdjustmentAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def changes_table(self, obj):
         labels = dict(AgreementBudgetLine._meta.get_field("category").choices)
         rows = format_html_join("", "<tr><td>{}</td><td>{} → {}</td><td>{} → {}</td></tr>", (
-            (labels.get(c["category"], c["category"]), _yuan(c["fiscal_before"]), _yuan(c["fiscal_after"]),
-             _yuan(c["self_before"]), _yuan(c["self_after"])) for c in obj.changes or []))
+            (labels.get(c["category"], c["category"]), yuan_text(c["fiscal_before"]), yuan_text(c["fiscal_after"]),
+             yuan_text(c["self_before"]), yuan_text(c["self_after"])) for c in obj.changes or []))
         return format_html("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
                            "</table>", _("预算科目"), _("财政资金（元）"), _("自筹资金（元）"), rows)
 
@@ -553,21 +492,10 @@ class PostSubsidyClaimAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def state_display(self, obj):
         return _state_badge(obj)
 
-    @admin.display(description=gettext_lazy("申报研发费用（元）"), ordering="claimed_expense")
-    def claimed_display(self, obj):
-        return _yuan(obj.claimed_expense)
-
-    @admin.display(description=gettext_lazy("核定研发费用（元）"))
-    def verified_display(self, obj):
-        return _yuan(obj.verified_expense)
-
-    @admin.display(description=gettext_lazy("补助上限（元）"))
-    def cap_display(self, obj):
-        return _yuan(obj.cap)
-
-    @admin.display(description=gettext_lazy("核定补助金额（元）"), ordering="subsidy_amount")
-    def subsidy_display(self, obj):
-        return _yuan(obj.subsidy_amount)
+    claimed_display = yuan_column("claimed_expense", gettext_lazy("申报研发费用（元）"), ordering="claimed_expense")
+    verified_display = yuan_column("verified_expense", gettext_lazy("核定研发费用（元）"))
+    cap_display = yuan_column("cap", gettext_lazy("补助上限（元）"))
+    subsidy_display = yuan_column("subsidy_amount", gettext_lazy("核定补助金额（元）"), ordering="subsidy_amount")
 
     @admin.display(description=gettext_lazy("专项审计报告"))
     def report_link(self, obj):
