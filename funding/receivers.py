@@ -15,14 +15,14 @@ def draft_agreement_for_new_project(sender, project, actor=None, **kwargs):
 
 
 @receiver(checkpoint_passed, dispatch_uid="funding.checkpoint_passed")
-def tranches_due_on_checkpoint(sender, project, checkpoint, actor=None, **kwargs):
-    services.checkpoint_passed(project_id=project.pk, checkpoint=checkpoint, actor=actor)
+def tranches_due_on_checkpoint(sender, project, checkpoint, actor=None, now=None, **kwargs):
+    services.checkpoint_passed(project_id=project.pk, checkpoint=checkpoint, actor=actor, now=now)
 
 
 @receiver(project_terminated, dispatch_uid="funding.project_terminated")
 def end_agreement_of_terminated_project(sender, project, actor=None, reason="", fault=False, recover=False,
-                                        spent_fiscal=None, **kwargs):
-    services.agreement_terminated(project_id=project.pk, actor=actor, reason=reason)
+                                        spent_fiscal=None, now=None, **kwargs):
+    services.agreement_terminated(project_id=project.pk, actor=actor, reason=reason, now=now)
     if recover:
         outcomes.recover_after_conclusion(project_id=project.pk, actor=actor, reason=reason, fault=fault,
-                                          spent_fiscal=spent_fiscal)
+                                          spent_fiscal=spent_fiscal, now=now)

@@ -8,10 +8,11 @@ call_transitioned(sender=Call, call, name, from_state, to_state, actor)
 project_established(sender=Project, project, actor)
     A Project was created (an approved application, or a winning 揭榜 bid), inside the transaction that created it.
     funding drafts its 任务书.
-checkpoint_passed(sender=Project, project, checkpoint, actor)
+checkpoint_passed(sender=Project, project, checkpoint, actor, now=None)
     A checkpoint of the project passed: ``milestone:N`` (a 揭榜 milestone), ``midterm``, or ``acceptance``; sent
-    inside the transaction that concluded it. funding makes the tranches waiting for it due.
-project_terminated(sender=Project, project, actor, reason, fault, recover, spent_fiscal, outcome)
+    inside the transaction that concluded it, with the conclusion's time (``now``) when the sender has one. funding
+    makes the tranches waiting for it due (at that time).
+project_terminated(sender=Project, project, actor, reason, fault, recover, spent_fiscal, outcome, now=None)
     A project ended without passing: terminated by the bureau (``outcome`` "terminated"; ``fault``: through the
     organisation's fault), a 赛马制 team stopped ("stopped"), or a checkpoint concluded against it ("midterm_failed",
     "failed" for 验收不通过, "closed" for 结题). Sent inside the transaction. funding ends the 任务书 and cancels the

@@ -575,7 +575,7 @@ def _end_project(project: Project, *, name: str, actor, reason: str, fault: bool
     def after(locked, from_state):
         cancel_open_checkpoints(locked, actor=actor, reason=reason)
         project_terminated.send(sender=Project, project=locked, actor=actor, reason=reason, fault=fault,
-                                recover=True, spent_fiscal=spent_fiscal, outcome=outcome)
+                                recover=True, spent_fiscal=spent_fiscal, outcome=outcome, now=now)
 
     return run_transition(workflow=PROJECT_WORKFLOW, queryset=Project.objects.all(), pk=project.pk, name=name,
                           actor=actor, reason=reason, apply=apply, after=after,
@@ -589,7 +589,7 @@ def _complete_project(project: Project, *, actor, reason: str, now) -> Project:
 
     def after(locked, from_state):
         cancel_open_checkpoints(locked, actor=actor, reason=reason)
-        checkpoint_passed.send(sender=Project, project=locked, checkpoint="acceptance", actor=actor)
+        checkpoint_passed.send(sender=Project, project=locked, checkpoint="acceptance", actor=actor, now=now)
 
     return run_transition(workflow=PROJECT_WORKFLOW, queryset=Project.objects.all(), pk=project.pk, name="complete",
                           actor=actor, reason=reason, apply=apply, after=after)
@@ -654,7 +654,7 @@ def conclude_midterm(*, actor: User, report_id: int, conclusion: str, note: str 
 
     def effect(project, report, now, note, fault):
         if conclusion == "pass":
-            checkpoint_passed.send(sender=Project, project=project, checkpoint="midterm", actor=actor)
+            checkpoint_passed.send(sender=Project, project=project, checkpoint="midterm", actor=actor, now=now)
         elif conclusion == "fail":
             _end_project(project, name="terminate", actor=actor, reason=_("中期检查不通过：%(n)s") % {"n": note},
                          fault=fault, spent_fiscal=report.spent_fiscal, outcome="midterm_failed", now=now)

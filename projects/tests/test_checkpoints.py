@@ -421,3 +421,15 @@ def test_each_report_takes_its_own_kinds_of_file(officer, project, reporter):
         cs.add_attachment(actor=reporter, report_kind="midterm", report_id=report.pk, kind="audit_report",
                           uploaded=pdf_upload("审计报告.pdf"))
     assert not report.attachments.exists()
+
+
+def test_the_tranche_and_the_recovery_carry_the_conclusions_time(officer, project, reporter):
+    report = scored(submitted_midterm(project, officer, reporter))
+    when = at(TODAY + datetime.timedelta(days=3))
+    cs.conclude_midterm(actor=officer, report_id=report.pk, conclusion="pass", now=when)
+    assert TaskAgreement.objects.get(project=project).tranches.get(position=2).due_at == when
+    acc = scored(submitted_acceptance(project, reporter), "30.00")
+    later = at(TODAY + datetime.timedelta(days=9))
+    cs.conclude_acceptance(actor=officer, report_id=acc.pk, conclusion="fail", note="未完成", fault=True, now=later)
+    order = RecoveryOrder.objects.get(agreement__project=project)
+    assert order.created_at == later and order.due_date == TODAY + datetime.timedelta(days=39)
