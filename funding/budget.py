@@ -321,11 +321,12 @@ def reject_adjustment(*, actor, adjustment_id: int, note: str, now=None) -> Budg
 def agreed_terms_of(project) -> AgreedTerms | None:
     """The project's 任务书 terms (targets, budget by category: fiscal, self-raised), or None without an agreement.
     Two queries: the agreement, its budget lines."""
-    agreement = (TaskAgreement.objects.filter(project_id=project.pk).only("id", "targets")
+    agreement = (TaskAgreement.objects.filter(project_id=project.pk).only("id", "targets", "paid_total")
                  .prefetch_related("budget_lines").first())
     if agreement is None:
         return None
     return AgreedTerms(targets=list(agreement.targets or []),
                        budget={line.category: (line.fiscal_amount, line.self_amount)
-                               for line in agreement.budget_lines.all()})
+                               for line in agreement.budget_lines.all()},
+                       paid=agreement.paid_total)
 

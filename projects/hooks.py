@@ -1,7 +1,7 @@
 """Hooks that apps to the right of projects register, so projects can show what they hold without importing them.
 
 ``register_agreement_terms(provider)``: ``provider(project)`` returns the project's agreed terms as
-``AgreedTerms`` (the targets and the budget by category of its signed 任务书) or ``None`` when there are none
+``AgreedTerms`` (the targets and the budget by category of its signed 任务书, and what has been paid) or ``None`` when there are none
 yet. funding registers it; the checkpoint reports (中期报告, 验收申请) are measured against these terms, and fall
 back to the application's targets and budget when no provider answers.
 """
@@ -19,6 +19,8 @@ class AgreedTerms:
     targets: list[dict] = field(default_factory=list)
     #: category ("equipment", "business", "labour") → (fiscal 元, self-raised 元)
     budget: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    #: the fiscal funds paid to the project so far (approved, net of reversals), or None when not known
+    paid: Decimal | None = None
 
 
 _providers: list[Callable] = []

@@ -616,3 +616,10 @@ def test_the_portal_project_page_runs_a_fixed_number_of_queries(client, officer,
     cs.request_extension(actor=reporter, project_id=project.pk, months=2, reason="延期")
     with django_assert_max_num_queries(len(bare.captured_queries) + 1):  # + the extension's history
         assert client.get(portal("project", project.pk)).status_code == 200
+
+
+def test_the_officer_sees_what_was_paid_beside_the_declared_spending(client, officer, project, reporter):
+    report = submitted_midterm(officer, project, reporter)  # 1.00 of fiscal spending declared, nothing paid yet
+    client.force_login(officer)
+    page = body(client.get(office("midterm", report.pk)))
+    assert "已拨付财政资金 0.00 元" in page and "超过已拨付金额" in page

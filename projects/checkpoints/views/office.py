@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.exceptions import DomainError
 from accounts.workflow import object_history
 
+from ...hooks import agreed_terms
 from ...models import Project
 from ...views.files import file_download
 from .. import selectors, services
@@ -169,6 +170,8 @@ def _render_report(request, report, *, form=None, status=200):
     show_form = can_manage and bool(conclusions)
     attachments = selectors.attachments_of(report)
     due, overdue = report_due(report)
+    terms = agreed_terms(report.project)  # what funding paid so far, beside the fiscal spending declared
+    paid = terms.paid if terms is not None else None
     return render(request, "projects/checkpoints/office/report.html", {
         "report": report,
         "project": report.project,
@@ -185,6 +188,8 @@ def _render_report(request, report, *, form=None, status=200):
         "due": due,
         "overdue": overdue,
         "acceptance_due": services.acceptance_due_date(report.project),
+        "paid": paid,
+        "overspent": paid is not None and report.spent_fiscal > paid,
         "events": object_history(report, services.MIDTERM_WORKFLOW if midterm else services.ACCEPTANCE_WORKFLOW),
     }, status=status)
 
