@@ -31,6 +31,7 @@ idempotency keys.
 from __future__ import annotations
 
 import datetime
+import zlib
 from decimal import Decimal
 
 from django.utils import timezone
@@ -108,7 +109,9 @@ def fund_review(floor: str, step: int, comment: str):
     maximum (varied by item, ``step``, and expert), recommending funding with ``comment``."""
 
     def review(a: Assignment, criteria: list) -> tuple[dict, str, str]:
-        share = Decimal(floor) + Decimal((a.item_id * step + a.expert_id * 3) % 11) / 100
+        # varied by what the pair is, never by row ids (those differ between databases and runs)
+        share = Decimal(floor) + Decimal(zlib.crc32(f"{step}-{a.item.title}-{a.expert.user.username}".encode())
+                                         % 11) / 100
         return {str(c.pk): (c.max_score * share).quantize(Decimal("0.1")) for c in criteria}, "fund", comment
 
     return review
