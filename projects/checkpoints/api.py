@@ -170,12 +170,20 @@ class ReportListSerializer(serializers.ModelSerializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     spent_fiscal = money_field(help_text=gettext_lazy("已支出财政资金合计（元）"))
     spent_self = money_field(help_text=gettext_lazy("已支出自筹资金合计（元）"))
-    expert_score = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=True, read_only=True,
-                                            allow_null=True, help_text=gettext_lazy("专家评审得分；尚未评审为 null"))
+    expert_score = serializers.DecimalField(
+        max_digits=6, decimal_places=2, coerce_to_string=True, read_only=True, allow_null=True,
+        help_text=gettext_lazy("专家评审得分，仅科技局可见（承担单位看到的是结论）；尚未评审为 null"))
 
     common_fields = ["id", "project", "state", "state_display", "attempt", "spent_fiscal", "spent_self",
                      "expert_score", "expert_review_count", "rectify_due", "submitted_at", "concluded_at",
                      "created_at", "updated_at"]
+
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not selectors.sees_all(request_user(self)):
+            data["expert_score"] = None  # as on the portal: the organisation learns the conclusion, not the score
+        return data
 
 
 class ReportDetailMixin(serializers.Serializer):

@@ -548,3 +548,12 @@ def test_lists_and_details_run_a_fixed_number_of_queries(client, django_assert_m
         with django_assert_max_num_queries(8):
             body = client.get(api("acceptance-detail", report.pk)).json()
         assert len(body["attachments"]) == rows
+
+
+def test_the_expert_score_is_the_bureaus_the_organisation_learns_the_conclusion(client, officer, applicant, project):
+    report = scored(submitted_midterm(project, officer, applicant))
+    client.force_login(officer)
+    assert client.get(api("midterm-detail", report.pk)).json()["expert_score"] == "82.50"
+    client.force_login(applicant)
+    assert client.get(api("midterm-detail", report.pk)).json()["expert_score"] is None
+    assert results(client.get(api("midterm-list")))[0]["expert_score"] is None
