@@ -156,9 +156,10 @@ def _milestone_material(assignment: Assignment) -> QuerySet[ProjectMilestone]:
 
 
 def checkpoint_attachments() -> QuerySet[CheckpointAttachment]:
-    """The files of a 中期报告 or 验收申请 an assigned expert may open: those not removed. In a blind round too:
-    they are the material under review (the page shows them under a neutral name, not the uploaded one)."""
-    return CheckpointAttachment.objects.filter(removed_at__isnull=True).order_by("kind", "id")
+    """The files of a 中期报告 or 验收申请 an assigned expert may open: those of the first submission (the one a round
+    reviews; a rectification is judged by the officer), not removed. In a blind round too: they are the material
+    under review (the page shows them under a neutral name, not the uploaded one)."""
+    return CheckpointAttachment.objects.filter(removed_at__isnull=True, attempt=1).order_by("kind", "id")
 
 
 def _checkpoint_material(model):

@@ -5,6 +5,7 @@ through the assignment; odd ids are a 404, never a 500; a blind round's download
 the uploaded file name, and a hostile file name cannot inject headers."""
 
 import datetime
+from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
@@ -120,3 +121,18 @@ def test_the_blind_download_names_neither_the_organisation_nor_the_upload(client
     assert org.name not in unquote(disposition) and "Set-Cookie" not in disposition
     assert unquote(disposition).endswith(f"-{hostile.pk}.pdf")
     assert org.name not in client.get(page(a)).content.decode()
+
+
+def test_files_of_a_rectification_are_not_the_rounds_material(client, officer, applicant, scene):
+    """The round reviewed the first submission; what the organisation uploads for a later 整改 is judged by the
+    officer, and the experts of the round do not see it."""
+    report, a = scene["report"], scene["accepted"]
+    cps.record_expert_scores(report_kind="midterm", scores={report.pk: (Decimal("80.00"), 3)})
+    cps.conclude_midterm(actor=officer, report_id=report.pk, conclusion="rectify", note="补充数据")
+    later = cps.add_attachment(actor=applicant, report_kind="midterm", report_id=report.pk, kind="rectification",
+                               uploaded=pdf_upload("整改报告.pdf"))
+    client.force_login(a.expert.user)
+    assert client.get(download(a, scene["attachment"].pk)).status_code == 200
+    assert client.get(download(a, later.pk)).status_code == 404
+    assert reverse("experts:review_checkpoint_attachment", args=[a.pk, later.pk]) not in client.get(
+        page(a)).content.decode()
