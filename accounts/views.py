@@ -50,6 +50,10 @@ def home_url_for(user) -> str:
         return resolve_url("portal:dashboard")
     if user.has_role(Role.OFFICER) or user.is_superuser:
         return resolve_url("portal:review_queue")
+    if user.has_role(Role.FINANCE):
+        return resolve_url("funding:due")
+    if user.has_role(Role.EXPERT):
+        return resolve_url("experts:dashboard")
     if user.is_staff:
         return resolve_url("admin:index")
     return resolve_url("public:home")

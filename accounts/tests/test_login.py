@@ -1,6 +1,8 @@
 import pytest
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 RIGHT = "correct-horse-battery"  # UserFactory's password
@@ -25,6 +27,14 @@ def test_right_password_logs_in_and_lands_on_the_portal(client, applicant):
 def test_officer_lands_on_formal_review(client, officer):
     response = login(client, officer, RIGHT)
     assert response.url == reverse("portal:review_queue")
+
+
+def test_finance_lands_on_the_due_tranches_and_an_expert_on_the_workbench(client):
+    finance = UserFactory(roles=["finance"])
+    assert login(client, finance, RIGHT).url == reverse("funding:due")
+    client.logout()
+    expert = UserFactory(roles=["expert"])
+    assert login(client, expert, RIGHT).url == reverse("experts:dashboard")
 
 
 def test_next_is_honoured(client, applicant):
