@@ -31,6 +31,7 @@ from projects.api import (
     MONEY_SCHEMA,
     RowViewSet,
     ScopedViewSet,
+    action_schema,
     enum_field,
     error_responses,
     money_field,
@@ -516,9 +517,7 @@ class RepaymentInputSerializer(serializers.Serializer):
 # ---- viewsets -------------------------------------------------------------------------------------------------
 
 
-def _agreement_action(summary, description, request=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses={200: AgreementSerializer, **AGREEMENT_ERRORS})
+_agreement_action = action_schema(AgreementSerializer, AGREEMENT_ERRORS)
 
 
 @extend_schema_view(
@@ -615,9 +614,7 @@ class DueTrancheViewSet(mixins.ListModelMixin, ScopedViewSet):
         return selectors.due_tranches(self.request.user)
 
 
-def _disbursement_action(summary, description, request=None, responses=None, parameters=None):
-    return extend_schema(summary=summary, description=description, request=request, parameters=parameters,
-                         responses=responses or {200: DisbursementSerializer, **DISBURSEMENT_ERRORS})
+_disbursement_action = action_schema(DisbursementSerializer, DISBURSEMENT_ERRORS)
 
 
 @extend_schema_view(
@@ -725,9 +722,7 @@ def _require_visible_agreement(user, agreement_id: int) -> None:
         raise serializers.ValidationError({"agreement": [_("任务书不存在。")]})
 
 
-def _recovery_action(summary, description, request=None, responses=None, parameters=None):
-    return extend_schema(summary=summary, description=description, request=request, parameters=parameters,
-                         responses=responses or {200: RecoverySerializer, **RECOVERY_ERRORS})
+_recovery_action = action_schema(RecoverySerializer, RECOVERY_ERRORS)
 
 
 @extend_schema_view(
@@ -816,9 +811,7 @@ def _repayment_response(view, pk, status_code=status.HTTP_200_OK) -> Response:
     return Response(RepaymentSerializer(repayment, context=view.get_serializer_context()).data, status=status_code)
 
 
-def _repayment_action(summary, description):
-    return extend_schema(summary=summary, description=description, request=DecisionSerializer,
-                         responses={200: RepaymentSerializer, **REPAYMENT_ERRORS})
+_repayment_action = action_schema(RepaymentSerializer, REPAYMENT_ERRORS, request=DecisionSerializer)
 
 
 @extend_schema_view(
@@ -946,9 +939,7 @@ class AdjustmentDecisionSerializer(serializers.Serializer):
                                  help_text=gettext_lazy("审批意见；不予批准时必填"))
 
 
-def _adjustment_action(summary, description):
-    return extend_schema(summary=summary, description=description, request=AdjustmentDecisionSerializer,
-                         responses={200: BudgetAdjustmentSerializer, **ADJUSTMENT_ERRORS})
+_adjustment_action = action_schema(BudgetAdjustmentSerializer, ADJUSTMENT_ERRORS, request=AdjustmentDecisionSerializer)
 
 
 @extend_schema_view(

@@ -177,6 +177,18 @@ def error_responses(not_found) -> dict:
     }
 
 
+def action_schema(serializer, errors: dict, *, request=None):
+    """The ``extend_schema`` of a viewset's actions, made once per viewset: each action answers with ``serializer``
+    (200) or one of ``errors`` unless it names its own ``responses``; ``request`` is the body the actions take unless
+    one names another. Call the result with the action's summary and description."""
+
+    def schema(summary, description, request=request, responses=None, parameters=None):
+        return extend_schema(summary=summary, description=description, request=request, parameters=parameters,
+                             responses=responses or {200: serializer, **errors})
+
+    return schema
+
+
 # ---- calls --------------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from projects.api import (
     OrganizationBriefSerializer,
     ReasonSerializer,
     ScopedViewSet,
+    action_schema,
     enum_field,
     error_responses,
     money_field,
@@ -458,9 +459,7 @@ class AwardSerializer(serializers.Serializer):
     opinion = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text=_("发榜方意见"))
 
 
-def _need_action(summary, description, request=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses={200: NeedSerializer, **NEED_ERRORS})
+_need_action = action_schema(NeedSerializer, NEED_ERRORS)
 
 
 @extend_schema_view(
@@ -641,9 +640,7 @@ class MilestonesInputSerializer(serializers.Serializer):
     milestones = MilestoneInputSerializer(many=True, help_text=_("里程碑计划（整体替换，按完成时间先后）"))
 
 
-def _bid_action(summary, description, request=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses={200: BidDetailSerializer, **BID_ERRORS})
+_bid_action = action_schema(BidDetailSerializer, BID_ERRORS)
 
 
 @extend_schema_view(
@@ -817,9 +814,7 @@ class DefenceScoresSerializer(serializers.Serializer):
         return value
 
 
-def _office_action(summary, description, request=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses={200: OfficeChallengeSerializer, **OFFICE_ERRORS})
+_office_action = action_schema(OfficeChallengeSerializer, OFFICE_ERRORS)
 
 
 @extend_schema_view(
@@ -1089,9 +1084,7 @@ class JudgeAcceptanceSerializer(serializers.Serializer):
     opinion = serializers.CharField(max_length=5000, allow_blank=True, help_text=_("发榜方意见"))
 
 
-def _project_action(summary, description, request=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses={200: ChallengeProjectSerializer, **PROJECT_ERRORS})
+_project_action = action_schema(ChallengeProjectSerializer, PROJECT_ERRORS)
 
 
 MILESTONE_PATH = r"milestones/(?P<milestone_id>[0-9]+)"

@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.exceptions import PermissionRefused
-from projects.api import RowViewSet, enum_field, error_responses, money_field, request_user
+from projects.api import RowViewSet, action_schema, enum_field, error_responses, money_field, request_user
 from projects.filters import MAX_ID
 
 from .. import selectors as project_selectors
@@ -490,9 +490,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
         return self._respond(report.pk)
 
 
-def _midterm_action(summary, description, request=None, responses=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses=responses or {200: MidtermSerializer, **MIDTERM_ERRORS})
+_midterm_action = action_schema(MidtermSerializer, MIDTERM_ERRORS)
 
 
 ATTACHMENT_PATH = r"attachments/(?P<attachment_id>[0-9]{1,18})/remove"
@@ -606,9 +604,7 @@ class MidtermViewSet(ReportViewSet):
         return self._remove(request, attachment_id)
 
 
-def _acceptance_action(summary, description, request=None, responses=None):
-    return extend_schema(summary=summary, description=description, request=request,
-                         responses=responses or {200: AcceptanceReportSerializer, **ACCEPTANCE_ERRORS})
+_acceptance_action = action_schema(AcceptanceReportSerializer, ACCEPTANCE_ERRORS)
 
 
 @extend_schema_view(
@@ -709,9 +705,7 @@ class AcceptanceViewSet(mixins.CreateModelMixin, ReportViewSet):
         return self._remove(request, attachment_id)
 
 
-def _extension_action(summary, description):
-    return extend_schema(summary=summary, description=description, request=ExtensionDecisionSerializer,
-                         responses={200: ExtensionSerializer, **EXTENSION_ERRORS})
+_extension_action = action_schema(ExtensionSerializer, EXTENSION_ERRORS, request=ExtensionDecisionSerializer)
 
 
 @extend_schema_view(
