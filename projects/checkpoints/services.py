@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -458,23 +459,24 @@ def _lateness(report, now, first_due: datetime.date | None, first_label: str) ->
     return _("（已超过%(w)s %(d)s）") % {"w": what, "d": due.isoformat()}
 
 
-def submit_midterm(*, actor: User, report_id: int, now=None) -> MidtermReport:
-    """提交中期报告 (or the rectified one). Everything asked for must be there. Accepted after the due date (or the
-    rectification date) too: the officer's notice and the audit event say it came late."""
+def _submit(model, workflow, *, actor, report_id: int, now, refusal: str, due: Callable, due_label: str,
+            text_field: str, text_label: str, first_kinds: list[str], evidence: bool, title: str, body: str,
+            key: str):
+    """The shared part of submitting a report: the organisation's user, the running project (locked: no conclusion
+    moves the attempt meanwhile), everything asked for present (the first submission's files, or the rectification
+    report), the notice to the officers saying whether it came late, and the audit event."""
     now = _now(now)
-    report = MidtermReport.objects.select_related("project__organization").get(pk=report_id)
-    _require(actor, "projects.report_checkpoint_obj", report.project, _("只有项目承担单位可以提交中期报告。"))
+    report = model.objects.select_related("project__organization").get(pk=report_id)
+    _require(actor, "projects.report_checkpoint_obj", report.project, refusal)
     with transaction.atomic():
         project = _lock_project(report.project_id)
         _require_running(project)
-        # under the project's lock no conclusion can change the attempt or the rectification date
-        report = MidtermReport.objects.get(pk=report_id)
-        late = _lateness(report, now, report.due_date, _("提交期限"))
+        report = model.objects.get(pk=report_id)  # the attempt and the rectification date, stable under the lock
+        late = _lateness(report, now, due(report, project), due_label)
 
         def guard(locked):
-            missing = [] if locked.progress else [str(_("总体进展情况"))]
-            missing += _missing(locked, [AK.PROGRESS_REPORT if locked.attempt == 1 else AK.RECTIFICATION],
-                                evidence=False)
+            missing = [] if getattr(locked, text_field) else [text_label]
+            missing += _missing(locked, first_kinds if locked.attempt == 1 else [AK.RECTIFICATION], evidence=evidence)
             if missing:
                 raise InvalidInput(_("请补全以下内容后再提交：%(m)s。") % {"m": "、".join(missing)})
 
@@ -483,16 +485,25 @@ def submit_midterm(*, actor: User, report_id: int, now=None) -> MidtermReport:
             return ["submitted_at", "submitted_by"]
 
         def after(locked, from_state):
-            notify(_officers(), kind=MessageKind.CHECKPOINT_SUBMITTED,
-                   title=_("中期报告待评审：%(p)s") % {"p": project.number},
-                   body=_("项目《%(t)s》（%(o)s）提交了%(w)s中期报告。%(l)s")
-                   % {"t": project.title, "o": project.organization.name,
-                      "w": _("整改后的") if locked.attempt > 1 else "", "l": late},
-                   link=_office_link(locked), target=locked, dedupe_key=f"midterm:{locked.pk}:submitted:{locked.attempt}")
+            notify(_officers(), kind=MessageKind.CHECKPOINT_SUBMITTED, title=title % {"p": project.number},
+                   body=body % {"t": project.title, "o": project.organization.name,
+                                "w": _("整改后的") if locked.attempt > 1 else "", "l": late},
+                   link=_office_link(locked), target=locked,
+                   dedupe_key=f"{key}:{locked.pk}:submitted:{locked.attempt}")
 
-        return run_transition(workflow=MIDTERM_WORKFLOW, queryset=MidtermReport.objects.all(), pk=report_id,
-                              name="submit", actor=actor, guard=guard, apply=apply, after=after,
+        return run_transition(workflow=workflow, queryset=model.objects.all(), pk=report_id, name="submit",
+                              actor=actor, guard=guard, apply=apply, after=after,
                               data={"attempt": report.attempt, "late": bool(late)})
+
+
+def submit_midterm(*, actor: User, report_id: int, now=None) -> MidtermReport:
+    """提交中期报告 (or the rectified one). Everything asked for must be there. Accepted after the due date (or the
+    rectification date) too: the officer's notice and the audit event say it came late."""
+    return _submit(MidtermReport, MIDTERM_WORKFLOW, actor=actor, report_id=report_id, now=now,
+                   refusal=_("只有项目承担单位可以提交中期报告。"), due=lambda report, project: report.due_date,
+                   due_label=_("提交期限"), text_field="progress", text_label=str(_("总体进展情况")),
+                   first_kinds=[AK.PROGRESS_REPORT], evidence=False, title=_("中期报告待评审：%(p)s"),
+                   body=_("项目《%(t)s》（%(o)s）提交了%(w)s中期报告。%(l)s"), key="midterm")
 
 
 def record_expert_scores(*, report_kind: str, scores: dict[int, tuple[Decimal | None, int]]) -> None:
@@ -710,39 +721,13 @@ def save_acceptance(*, actor: User, report_id: int, summary: str | None = None, 
 def submit_acceptance(*, actor: User, report_id: int, now=None) -> AcceptanceReport:
     """提交验收申请: the final report, each target's achieved value with evidence, the spending report and the audit
     report (after a rectification: the rectification report). Accepted after the due date too (it shows overdue)."""
-    now = _now(now)
-    report = AcceptanceReport.objects.select_related("project__organization").get(pk=report_id)
-    _require(actor, "projects.report_checkpoint_obj", report.project, _("只有项目承担单位可以提交验收申请。"))
-    with transaction.atomic():
-        project = _lock_project(report.project_id)
-        _require_running(project)
-        report = AcceptanceReport.objects.get(pk=report_id)  # the attempt, stable under the project's lock
-        late = _lateness(report, now, acceptance_due_date(project), _("验收申请期限"))
-
-        def guard(locked):
-            missing = [] if locked.summary else [str(_("项目总结"))]
-            kinds = ([AK.FINAL_REPORT, AK.SPENDING_REPORT, AK.AUDIT_REPORT] if locked.attempt == 1
-                     else [AK.RECTIFICATION])
-            missing += _missing(locked, kinds, evidence=True)
-            if missing:
-                raise InvalidInput(_("请补全以下内容后再提交：%(m)s。") % {"m": "、".join(missing)})
-
-        def apply(locked):
-            locked.submitted_at, locked.submitted_by = now, actor
-            return ["submitted_at", "submitted_by"]
-
-        def after(locked, from_state):
-            notify(_officers(), kind=MessageKind.CHECKPOINT_SUBMITTED,
-                   title=_("验收申请待评审：%(p)s") % {"p": project.number},
-                   body=_("项目《%(t)s》（%(o)s）提交了%(w)s验收申请。%(l)s")
-                   % {"t": project.title, "o": project.organization.name,
-                      "w": _("整改后的") if locked.attempt > 1 else "", "l": late},
-                   link=_office_link(locked), target=locked,
-                   dedupe_key=f"acceptancereport:{locked.pk}:submitted:{locked.attempt}")
-
-        return run_transition(workflow=ACCEPTANCE_WORKFLOW, queryset=AcceptanceReport.objects.all(), pk=report_id,
-                              name="submit", actor=actor, guard=guard, apply=apply, after=after,
-                              data={"attempt": report.attempt, "late": bool(late)})
+    return _submit(AcceptanceReport, ACCEPTANCE_WORKFLOW, actor=actor, report_id=report_id, now=now,
+                   refusal=_("只有项目承担单位可以提交验收申请。"),
+                   due=lambda report, project: acceptance_due_date(project), due_label=_("验收申请期限"),
+                   text_field="summary", text_label=str(_("项目总结")),
+                   first_kinds=[AK.FINAL_REPORT, AK.SPENDING_REPORT, AK.AUDIT_REPORT], evidence=True,
+                   title=_("验收申请待评审：%(p)s"), body=_("项目《%(t)s》（%(o)s）提交了%(w)s验收申请。%(l)s"),
+                   key="acceptancereport")
 
 
 def conclude_acceptance(*, actor: User, report_id: int, conclusion: str, note: str = "", rectify_due=None,
