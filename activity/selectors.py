@@ -149,3 +149,16 @@ def history(obj, workflow=None) -> list[AuditEvent]:
             e.from_label = workflow.state_label(e.from_state) if e.from_state in valid else e.from_state
             e.to_label = workflow.state_label(e.to_state) if e.to_state in valid else e.to_state
     return events
+
+
+def escalations_visible_to(user):
+    """督办事项 the user may see: the bureau (supervisors, officers, staff) sees all; others none (None)."""
+    from accounts.roles import Role
+
+    from .models import Escalation
+
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser or user.is_staff or user.groups.filter(name__in=[Role.SUPERVISOR, Role.OFFICER]).exists():
+        return Escalation.objects.select_related("organization").order_by("-level", "due_at", "id")
+    return None

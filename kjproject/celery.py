@@ -12,6 +12,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kjproject.settings")
 
-app = Celery("kjproject")
+# Every task publishes through activity.outbox.DurableTask: a broker that does not answer never fails the
+# request that queued the task; the task waits in the database until the broker is back.
+app = Celery("kjproject", task_cls="activity.outbox:DurableTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -240,7 +240,16 @@ CELERY_BEAT_SCHEDULE = {
     "close-due-challenges": {"task": "projects.close_due_challenges", "schedule": 300.0},
     "expire-due-invitations": {"task": "experts.expire_due_invitations", "schedule": 300.0},
     "make-dated-tranches-due": {"task": "funding.make_dated_tranches_due", "schedule": 3600.0},
+    "sweep-deadlines": {"task": "activity.sweep_deadlines", "schedule": 900.0},
+    "flush-task-outbox": {"task": "activity.flush_task_outbox", "schedule": 60.0},
 }
+# A broker that does not answer must not hold a web request for long: fail fast, the outbox keeps the task.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+#: rows the deadline sweeper reads per batch (activity.sweeper)
+DEADLINE_SWEEP_BATCH = env.int("DEADLINE_SWEEP_BATCH", default=1000)
+#: the SMS channel: a class with send(phone, text); the default writes to the log (activity.sms)
+SMS_BACKEND = env.str("SMS_BACKEND", default="activity.sms.LogBackend")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -17,6 +17,7 @@ urlpatterns = [
     path("portal/", include("projects.urls")),
     path("office/jiebang/", include("projects.challenges.urls_office")),
     path("office/checkpoints/", include("projects.checkpoints.urls_office")),
+    path("office/duban/", include("activity.urls_supervision")),
     path("jiebang/", include("projects.challenges.urls_public")),
     path("review/", include("experts.urls")),
     path("finance/", include("funding.urls")),

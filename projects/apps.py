@@ -9,6 +9,7 @@ class ProjectsConfig(AppConfig):
     def ready(self):
         from activity.selectors import register_visibility
 
+        from . import obligations  # noqa: F401  (registers the dated obligations with the sweeper)
         from .challenges.selectors import bids_visible_to, challenges_visible_to
         from .checkpoints.selectors import acceptances_visible_to, extensions_visible_to, midterms_visible_to
         from .models import AcceptanceReport, Application, Bid, Challenge, ExtensionRequest, MidtermReport

@@ -1,0 +1,104 @@
+"""Nothing lost when the broker is down: a task that cannot be published is kept in the database.
+
+Every task of the project is a :class:`DurableTask` (``kjproject.celery`` sets it as the app's task class).
+Publishing goes as usual; when the broker does not answer (Redis stopped, network cut), the call does not
+fail the web request that made it: the task, its arguments and options are written to ``TaskOutbox`` and
+``activity.flush_task_outbox`` (beat, every minute) publishes them again once the broker is back. Tasks are
+idempotent, so a task published twice (published, then the row's delete lost) does its work once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery.contrib.django.task import DjangoTask
+from celery.result import AsyncResult
+from django.db import transaction
+from django.db.models import F
+from kombu.exceptions import KombuError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+#: what a broker that does not answer raises on publish (kombu wraps most of these in OperationalError)
+BROKER_DOWN = (OperationalError, KombuError, ConnectionError, OSError, TimeoutError)
+FLUSH_BATCH = 200
+
+
+class DurableTask(DjangoTask):
+    """A Celery task whose publishing falls back to the database outbox when the broker is unreachable."""
+
+    def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None, link_error=None,
+                    shadow=None, **options):
+        if self.app.conf.task_always_eager or link or link_error:
+            return super().apply_async(args, kwargs, task_id=task_id, producer=producer, link=link,
+                                       link_error=link_error, shadow=shadow, **options)
+        try:
+            return super().apply_async(args, kwargs, task_id=task_id, producer=producer, shadow=shadow, **options)
+        except BROKER_DOWN as exc:
+            task_id = task_id or str(uuid.uuid4())
+            store(self.name, args, kwargs, options, task_id=task_id, error=exc)
+            return AsyncResult(task_id, app=self.app)
+
+    def publish_now(self, args, kwargs, options):
+        """Publish without the outbox fallback (the flusher uses it: a failure leaves the row where it is)."""
+        return super().apply_async(args, kwargs, **options)
+
+
+def _jsonable_options(options: dict, task_id: str) -> dict:
+    kept = {}
+    for key in ("countdown", "queue", "priority", "expires"):
+        value = options.get(key)
+        if isinstance(value, (int, float, str)):
+            kept[key] = value
+    eta = options.get("eta")
+    if eta is not None:
+        kept["eta"] = eta.isoformat() if hasattr(eta, "isoformat") else str(eta)
+    kept["task_id"] = task_id
+    return kept
+
+
+def store(name: str, args, kwargs, options: dict, *, task_id: str, error) -> None:
+    from .models import TaskOutbox
+
+    TaskOutbox.objects.create(
+        task=name, args=list(args or ()), kwargs=dict(kwargs or {}), options=_jsonable_options(options, task_id),
+        error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    logger.warning("broker unreachable (%s); task %s kept in the outbox for later", error, name)
+
+
+def flush(app, batch: int = FLUSH_BATCH) -> int:
+    """Publish the kept tasks, oldest first; stop at the first failure (the broker is still down).
+    Rows are locked (skip locked) so two flushers never publish the same row at once. Returns how many."""
+    from .models import TaskOutbox
+
+    sent = 0
+    while True:
+        with transaction.atomic():
+            rows = list(TaskOutbox.objects.select_for_update(skip_locked=True).order_by("id")[:batch])
+            if not rows:
+                return sent
+            done = []
+            for row in rows:
+                task = app.tasks.get(row.task)
+                if task is None:
+                    logger.error("outbox: unknown task %s kept (row %s)", row.task, row.pk)
+                    continue
+                try:
+                    options = dict(row.options)
+                    if isinstance(task, DurableTask):
+                        task.publish_now(row.args, row.kwargs, options)
+                    else:
+                        task.apply_async(row.args, row.kwargs, **options)
+                except BROKER_DOWN as exc:
+                    TaskOutbox.objects.filter(pk=row.pk).update(
+                        attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
+                    )
+                    TaskOutbox.objects.filter(pk__in=done).delete()
+                    return sent
+                done.append(row.pk)
+                sent += 1
+            TaskOutbox.objects.filter(pk__in=done).delete()
+            if len(rows) < batch:
+                return sent
