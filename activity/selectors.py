@@ -151,14 +151,83 @@ def history(obj, workflow=None) -> list[AuditEvent]:
     return events
 
 
-def escalations_visible_to(user):
-    """督办事项 the user may see: the bureau (supervisors, officers, staff) sees all; others none (None)."""
+def may_see_escalations(user) -> bool:
+    """The 督办 board is the bureau's: 局领导, 业务处室 and the staff; organisations and experts never see it."""
     from accounts.roles import Role
+
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return bool(user.is_superuser or user.is_staff or user.has_role(Role.SUPERVISOR) or user.has_role(Role.OFFICER))
+
+
+#: the 督办 board's order: 红牌 first, then 黄牌, then 逾期; within a level the oldest deadline first
+LEVEL_RANK = {"red": 0, "yellow": 1, "overdue": 2}
+
+
+def escalations_visible_to(user):
+    """督办事项 the user may see: the bureau (supervisors, officers, staff) sees all; others none (None).
+    Ordered 红牌 first, then by the oldest deadline."""
+    from django.db.models import Case, IntegerField, Value, When
 
     from .models import Escalation
 
-    if not user.is_authenticated:
+    if not may_see_escalations(user):
         return None
-    if user.is_superuser or user.is_staff or user.groups.filter(name__in=[Role.SUPERVISOR, Role.OFFICER]).exists():
-        return Escalation.objects.select_related("organization").order_by("-level", "due_at", "id")
-    return None
+    rank = Case(*(When(level=level, then=Value(r)) for level, r in LEVEL_RANK.items()), output_field=IntegerField())
+    return Escalation.objects.select_related("organization").order_by(rank, "due_at", "id")
+
+
+#: the board's level filter: value → (label, levels)
+BOARD_LEVELS = {
+    "active": (_("黄牌和红牌"), ("yellow", "red")),
+    "red": (_("红牌"), ("red",)),
+    "yellow": (_("黄牌"), ("yellow",)),
+    "overdue": (_("逾期"), ("overdue",)),
+    "all": (_("全部未解除"), ("overdue", "yellow", "red")),
+}
+#: how far back the 已解除 tab looks
+RESOLVED_DAYS = 30
+
+
+def supervision_board(user, *, resolved: bool = False, level: str = "active", kind: str = "", organization: str = "",
+                      now=None):
+    """The rows of the 督办 board (None when the user may not see it).
+
+    Open items (``resolved=False``) at the levels of ``level`` (a BOARD_LEVELS key), 红牌 first and then the
+    oldest deadline; or the items resolved in the last RESOLVED_DAYS days, the latest first. ``kind`` is a
+    deadline kind code, ``organization`` part of an organisation's name (or of the holder's).
+    """
+    import datetime
+
+    from django.utils import timezone
+
+    qs = escalations_visible_to(user)
+    if qs is None:
+        return None
+    if resolved:
+        since = (now or timezone.now()) - datetime.timedelta(days=RESOLVED_DAYS)
+        qs = qs.filter(resolved_at__gte=since).order_by("-resolved_at", "-due_at", "-id")
+    else:
+        qs = qs.filter(resolved_at__isnull=True, level__in=BOARD_LEVELS.get(level, BOARD_LEVELS["active"])[1])
+    return _narrow(qs, kind=kind, organization=organization)
+
+
+def _narrow(qs, *, kind: str, organization: str):
+    if kind:
+        qs = qs.filter(kind=kind)
+    if organization:
+        qs = qs.filter(Q(organization__name__icontains=organization) | Q(holder__icontains=organization))
+    return qs
+
+
+def escalation_counts(*, kind: str = "", organization: str = "") -> dict[str, int]:
+    """Open 督办事项 per level (red, yellow, overdue), under the same kind/organisation filters, in one query."""
+    from django.db.models import Count
+
+    from .models import Escalation
+
+    counts = {level: 0 for level in LEVEL_RANK}
+    rows = _narrow(Escalation.objects.filter(resolved_at__isnull=True), kind=kind, organization=organization)
+    for row in rows.order_by().values("level").annotate(n=Count("id")):
+        counts[row["level"]] = row["n"]
+    return counts
