@@ -7,7 +7,8 @@ delete an event here. Verb and state labels come from the workflows that apps re
 
 import json
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -18,7 +19,8 @@ from accounts.rules import is_officer
 from accounts.services import ORGANIZATION_WORKFLOW
 from accounts.workflow import Workflow
 
-from .models import AuditEvent, CalendarDay, Notification
+from .deadlines import Stage, get_kind, kind_label, registry
+from .models import AuditEvent, CalendarDay, Escalation, Notification, Reminder, ReminderPolicy, TaskOutbox
 from .selectors import VERB_LABELS, audit_events_visible_to
 
 _WORKFLOWS: dict[str, Workflow] = {}
@@ -213,3 +215,264 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._may_edit(request)
+
+
+# --- reminders and 督办 ----------------------------------------------------------------------------------------
+
+
+def _is_bureau_admin(request) -> bool:
+    return request.user.is_active and (request.user.is_superuser or is_officer(request.user))
+
+
+class KindFilter(admin.SimpleListFilter):
+    """期限类型, by the registered kinds' labels (no query)."""
+
+    title = _("期限类型")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return sorted(((code, str(kind.label)) for code, kind in registry().items()), key=lambda c: c[0])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class StageFilter(admin.SimpleListFilter):
+    title = _("阶段")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [("window", _("到期前提醒")), *((s, Stage.label(s)) for s in Stage.LEVELS)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "window":
+            return queryset.filter(stage__startswith="d")
+        if self.value() in Stage.LEVELS:
+            return queryset.filter(stage=self.value())
+        return queryset
+
+
+class ResolvedFilter(admin.SimpleListFilter):
+    title = _("解除状态")
+    parameter_name = "resolved"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("督办中")), ("yes", _("已解除"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(resolved_at__isnull=self.value() == "no")
+        return queryset
+
+
+def _kind_help(code: str) -> dict[str, str]:
+    kind = get_kind(code)
+    if kind is None:
+        return {"label": code, "owner": "—", "responsible": "—", "action": "—"}
+    return {
+        "label": str(kind.label),
+        "owner": str(kind.owner_label) or "—",
+        "responsible": str(kind.responsible_label) or "—",
+        "action": str(kind.action_label) if kind.can_act and kind.action_label else "—",
+    }
+
+
+class ReminderPolicyForm(forms.ModelForm):
+    """期限提醒设置: the kind is one of the registered kinds; 红牌 comes after 黄牌; automatic handling only
+    for kinds that have an automatic action."""
+
+    kind = forms.ChoiceField(label=_("期限类型"))
+
+    class Meta:
+        model = ReminderPolicy
+        fields = ["kind", "enabled", "windows", "remind_overdue", "yellow_after_days", "red_after_days", "sms",
+                  "service_days", "auto_action", "action_after_days"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "kind" in self.fields:
+            taken = set(ReminderPolicy.objects.values_list("kind", flat=True))
+            self.fields["kind"].choices = [
+                (code, f"{kind.label}（{code}）") for code, kind in sorted(registry().items()) if code not in taken
+            ]
+
+    def clean_kind(self):
+        code = self.cleaned_data["kind"]
+        if get_kind(code) is None:
+            raise forms.ValidationError(_("没有这种期限类型"))
+        return code
+
+    def clean(self):
+        data = super().clean()
+        yellow, red = data.get("yellow_after_days"), data.get("red_after_days")
+        if yellow is not None and red is not None and red <= yellow:
+            self.add_error("red_after_days", _("红牌须晚于黄牌：逾期几天后红牌督办须大于逾期几天后黄牌（现为黄牌 %(y)s 天）")
+                           % {"y": yellow})
+        code = data.get("kind") or (self.instance.kind if self.instance.pk else None)
+        kind = get_kind(code) if code else None
+        if data.get("auto_action") and kind is not None and not kind.can_act:
+            self.add_error("auto_action", _("此类期限没有自动处理"))
+        return data
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    """期限提醒设置: one row per registered kind (the sweeper creates it with the kind's defaults)."""
+
+    form = ReminderPolicyForm
+    list_display = ["kind_display", "kind", "enabled", "windows", "remind_overdue", "yellow_after_days",
+                    "red_after_days", "service_days", "auto_action", "sms", "updated_at"]
+    list_display_links = ["kind_display"]
+    list_filter = ["enabled", "auto_action", "sms"]
+    help_fields = ["owner_display", "responsible_display", "action_display", "defaults_display"]
+    fieldsets = [
+        (None, {"fields": ["kind", "kind_display", *help_fields[:3], "enabled"]}),
+        (_("提醒与升级"), {"fields": ["windows", "remind_overdue", "yellow_after_days", "red_after_days", "sms"]}),
+        (_("期限与自动处理"), {"fields": ["service_days", "auto_action", "action_after_days"]}),
+        (_("默认设置"), {"fields": ["defaults_display", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = ["kind_display", *self.help_fields, "updated_at"]
+        return ["kind", *fields] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # a new row: the kind is chosen first, its labels show once saved
+            return [(None, {"fields": ["kind", "enabled"]}), *self.fieldsets[1:3]]
+        return self.fieldsets
+
+    @admin.display(description=_("期限类型名称"))
+    def kind_display(self, obj):
+        return _kind_help(obj.kind)["label"] if obj else "—"
+
+    @admin.display(description=_("责任方（谁欠办）"))
+    def owner_display(self, obj):
+        return _kind_help(obj.kind)["owner"]
+
+    @admin.display(description=_("黄牌通知（上级责任）"))
+    def responsible_display(self, obj):
+        return _kind_help(obj.kind)["responsible"]
+
+    @admin.display(description=_("自动处理"))
+    def action_display(self, obj):
+        return _kind_help(obj.kind)["action"]
+
+    @admin.display(description=_("默认值"))
+    def defaults_display(self, obj):
+        kind = get_kind(obj.kind)
+        if kind is None:
+            return _("（未注册的期限类型，系统不再处理）")
+        return describe_defaults(kind)
+
+    def has_module_permission(self, request):
+        return _is_bureau_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_bureau_admin(request)
+
+    def has_add_permission(self, request):
+        return _is_bureau_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_bureau_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def describe_defaults(kind) -> str:
+    d = kind.defaults
+    parts = [
+        _("到期前 %(w)s 天提醒") % {"w": ",".join(str(n) for n in d.windows)} if d.windows else _("不提前提醒"),
+        _("逾期提醒") if d.remind_overdue else _("不逾期提醒"),
+        _("逾期 %(n)s 天黄牌") % {"n": d.yellow_after_days} if d.yellow_after_days is not None else _("不黄牌"),
+        _("逾期 %(n)s 天红牌") % {"n": d.red_after_days} if d.red_after_days is not None else _("不红牌"),
+    ]
+    if d.service_days:
+        parts.append(_("办理时限 %(n)s 个工作日") % {"n": d.service_days})
+    if kind.can_act:
+        parts.append(_("逾期 %(n)s 天自动处理（%(on)s）") % {
+            "n": d.action_after_days, "on": _("默认开启") if d.auto_action else _("默认关闭")})
+    return "；".join(str(p) for p in parts)
+
+
+class BureauReadOnlyAdmin(ReadOnlyAdmin):
+    def has_module_permission(self, request):
+        return _is_bureau_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_bureau_admin(request)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(BureauReadOnlyAdmin):
+    """提醒与督办记录: every reminder the sweeper sent, once per deadline, stage and recipient."""
+
+    list_display = ["created_at", "kind_display", "object_id", "due_at", "stage_display", "recipient",
+                    "notification_display"]
+    list_filter = [KindFilter, StageFilter]
+    search_fields = ["recipient__username", "recipient__real_name", "notification__title"]
+    date_hierarchy = "created_at"
+    list_select_related = ["recipient", "notification"]
+    list_per_page = 50
+    fields = ["created_at", "kind_display", "object_id", "due_at", "stage_display", "recipient",
+              "notification_display"]
+    readonly_fields = fields
+
+    @admin.display(description=_("期限类型"), ordering="kind")
+    def kind_display(self, obj):
+        return kind_label(obj.kind)
+
+    @admin.display(description=_("阶段"), ordering="stage")
+    def stage_display(self, obj):
+        return Stage.label(obj.stage)
+
+    @admin.display(description=_("通知"))
+    def notification_display(self, obj):
+        n = obj.notification
+        if n is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:activity_notification_change", args=[n.pk]), n.title)
+
+
+@admin.register(Escalation)
+class EscalationAdmin(BureauReadOnlyAdmin):
+    """督办事项: what the sweeper opened, raised and resolved (the board is /office/duban/)."""
+
+    list_display = ["level", "kind_display", "title", "holder", "organization", "due_at", "level_at", "acted_at",
+                    "resolved_at"]
+    list_filter = ["level", KindFilter, ResolvedFilter]
+    search_fields = ["title", "holder", "organization__name"]
+    date_hierarchy = "due_at"
+    list_select_related = ["organization"]
+    list_per_page = 50
+    fields = ["kind_display", "object_id", "title", "holder", "organization", "link", "due_at", "level",
+              "opened_at", "level_at", "acted_at", "resolved_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("期限类型"), ordering="kind")
+    def kind_display(self, obj):
+        return kind_label(obj.kind)
+
+
+@admin.register(TaskOutbox)
+class TaskOutboxAdmin(ReadOnlyAdmin):
+    """待投递任务: tasks kept while the broker was down; the beat publishes them every minute, or now."""
+
+    actions = ["flush_now"]
+    list_display = ["created_at", "task", "attempts", "error"]
+    search_fields = ["task", "error"]
+    fields = ["task", "args", "kwargs", "options", "error", "attempts", "created_at"]
+    readonly_fields = fields
+
+    @admin.action(description=_("立即投递（全部待投递任务）"))
+    def flush_now(self, request, queryset):
+        from .tasks import flush_task_outbox
+
+        sent = flush_task_outbox()
+        left = TaskOutbox.objects.count()
+        if left:
+            self.message_user(request, _("已投递 %(n)s 个任务；仍有 %(left)s 个未能投递，消息队列可能仍不可用。")
+                              % {"n": sent, "left": left}, messages.WARNING)
+        else:
+            self.message_user(request, _("已投递 %(n)s 个任务。") % {"n": sent}, messages.SUCCESS)
