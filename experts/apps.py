@@ -7,5 +7,6 @@ class ExpertsConfig(AppConfig):
     verbose_name = _("专家评审")
 
     def ready(self):
-        # register the tasks in every process (web too): services queue them by name after commit
-        from . import tasks  # noqa: F401
+        # obligations: the dated obligations (invitations, reviews, 公示) the deadline sweeper reminds and
+        # escalates; tasks: registered in every process (web too), services queue them by name after commit
+        from . import obligations, tasks  # noqa: F401

@@ -29,6 +29,7 @@ from ..assignment import AssignmentProblem, greedy_assignment, optimal_assignmen
 from ..conflicts import ConflictChecker
 from ..models import Alternate, Assignment, Draw, Expert, ReviewItem, ReviewRound, Unavailability
 from ..subjects import SubjectProfile, adapter_for
+from .reviews import cancel_overdue_review, overdue_refusal, review_due_at
 
 R = ReviewRound.State
 AS = Assignment.State
@@ -171,8 +172,9 @@ class Eligibility:
     need: dict[int, int] = field(default_factory=dict)
 
 
-def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=None) -> Eligibility:
-    """Hard constraints for assigning experts to ``items`` of ``rnd`` (see module docstring)."""
+def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=None, until=None) -> Eligibility:
+    """Hard constraints for assigning experts to ``items`` of ``rnd`` (see module docstring). Availability is
+    checked until ``until`` (default the round's review deadline; a late replacement reviews after it)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     if experts is None:
@@ -181,7 +183,7 @@ def eligibility(rnd: ReviewRound, items: list[ReviewItem], *, now=None, experts=
     checker = ConflictChecker(experts.values())
     load = annual_load(experts, today)
     capacity = {pk: max(0, e.annual_cap - load.get(pk, 0)) for pk, e in experts.items()}
-    away = unavailable_experts(experts, today, timezone.localdate(rnd.review_deadline))
+    away = unavailable_experts(experts, today, timezone.localdate(until or rnd.review_deadline))
     profiles = adapter_for(rnd.kind).profiles(i.subject_id for i in items)
     asked = defaultdict(set)  # item → experts already asked (any state: nobody is asked twice)
     active = defaultdict(int)
@@ -315,8 +317,9 @@ def _items_needing(rnd: ReviewRound, el: Eligibility) -> list[ReviewItem]:
 def respond_by_for(rnd: ReviewRound, now) -> datetime.datetime:
     """The round's response deadline, but never less than REPLACEMENT_RESPONSE_TIME from now (an expert invited
     an hour before it, as a replacement or by hand, still gets time to answer), and never past the review
-    deadline."""
-    return max(rnd.response_deadline, min(rnd.review_deadline, now + REPLACEMENT_RESPONSE_TIME))
+    deadline (for a late replacement, invited after the round's, its own: reviews.review_due_at)."""
+    due = review_due_at(invited_at=now, review_deadline=rnd.review_deadline)
+    return max(rnd.response_deadline, min(due, now + REPLACEMENT_RESPONSE_TIME))
 
 
 def _invite(rnd, draw, pairs, now) -> list[Assignment]:
@@ -333,12 +336,17 @@ def _invite(rnd, draw, pairs, now) -> list[Assignment]:
         per_expert[obj.expert_id] += 1
     users = {e.pk: e.user for e in Expert.objects.filter(pk__in=list(per_expert)).select_related("user")}
     due = timezone.localtime(respond_by).strftime("%Y-%m-%d %H:%M")
+    late = ""
+    if now >= rnd.review_deadline:  # taking over an overdue review: the expert's own review deadline
+        late = _("本项为逾期改派，评审意见请于 %(due)s 前提交。") % {
+            "due": timezone.localtime(review_due_at(invited_at=now, review_deadline=rnd.review_deadline))
+            .strftime("%Y-%m-%d %H:%M")}
     notify_each(
         [
             (users[expert_id],
              _("评审邀请：%(round)s") % {"round": rnd.name},
              _("您收到%(n)d项评审邀请（%(round)s），请在 %(due)s 前登录专家工作台接受或谢绝，并签署评审承诺书。")
-             % {"n": count, "round": rnd.name, "due": due})
+             % {"n": count, "round": rnd.name, "due": due} + late)
             for expert_id, count in per_expert.items()
         ],
         kind=MessageKind.REVIEW_INVITED,
@@ -507,9 +515,13 @@ def assign_manually(*, actor, round_id: int, item_id: int, expert_id: int, now=N
 # ---- replacement -----------------------------------------------------------------------------------------
 
 
-def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
-    """After a decline, an expiry or a cancellation (the expert left the pool): the next eligible alternate, else a
-    new random draw for that item.
+def replace_assignment(*, assignment_id: int, now=None, overdue: bool = False) -> Assignment | None:
+    """After a decline, an expiry or a cancellation (the expert left the pool, or ``overdue``: their review was
+    not submitted in time, see reassign_overdue_review): the next eligible alternate, else a new random draw for
+    that item.
+
+    Once the round's review deadline has passed nobody is drawn, except for an overdue review and for a late
+    replacement (invited after the deadline) that lapses: its successor gets its own time (reviews.review_due_at).
 
     Idempotent (a task may run twice): an assignment is replaced once. The officer is told either way.
     """
@@ -519,7 +531,8 @@ def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
         if old.state not in REPLACEABLE or old.replaced_at is not None:
             return None  # replaced already (checked again below, under the lock)
         rnd = _lock_round(old.round_id)
-        live = rnd.state == R.REVIEWING and now < rnd.review_deadline
+        late = overdue or old.invited_at >= rnd.review_deadline
+        live = rnd.state == R.REVIEWING and (now < rnd.review_deadline or late)
         pool = lock_active_experts() if live else None  # before the assignment: round → experts → assignments
         old = Assignment.objects.select_for_update(of=("self",)).select_related("item", "expert").get(pk=assignment_id)
         if old.state not in REPLACEABLE or old.replaced_at is not None:
@@ -528,7 +541,8 @@ def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
         new = None
         officer_note = ""
         if live:
-            el = eligibility(rnd, [old.item], now=now, experts=pool)
+            until = review_due_at(invited_at=now, review_deadline=rnd.review_deadline)
+            el = eligibility(rnd, [old.item], now=now, experts=pool, until=until)
             if el.need[old.item.pk] > 0:
                 eligible = dict(el.candidates[old.item.pk])
                 for alt in Alternate.objects.filter(item=old.item, used_at__isnull=True).order_by("rank", "id"):
@@ -563,6 +577,8 @@ def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
         record_audit(actor=None, verb="replace", target=old,
                      data={"replacement": new.pk if new else None, "expert": new.expert_id if new else None})
         what = {AS.DECLINED: _("谢绝"), AS.EXPIRED: _("逾期未答复")}.get(old.state, _("因专家状态变更不再"))
+        if overdue:
+            what = _("逾期未提交")
         if new is not None:
             body = _("%(expert)s %(what)s评审“%(item)s”，已由 %(new)s 替补。") % {
                 "expert": old.expert.name, "what": what, "item": old.item, "new": new.expert.name}
@@ -581,3 +597,44 @@ def replace_assignment(*, assignment_id: int, now=None) -> Assignment | None:
             dedupe_key=f"assignment:{old.pk}:replaced",
         )
     return new
+
+
+def reassign_overdue_review(*, assignment_id: int, due_at: datetime.datetime | None = None,
+                            now=None) -> Assignment | None:
+    """逾期改派 (the review_due obligation's automatic action, experts.obligations): an accepted review not submitted
+    by its deadline is cancelled (reviews.cancel_overdue_review: the expert is told, the draft kept) and replaced
+    the way a declined invitation is (replace_assignment: an eligible alternate, else a new random draw, with the
+    same 回避, availability and cap rules). The replacement has its own deadline (reviews.review_due_at).
+
+    When no other expert is eligible, the expert keeps the review (a late review is better than none), the
+    officer is told (评审专家不足) and the 督办 ladder goes on. Returns the new assignment, or None when nothing
+    was reassigned. Idempotent: a review already submitted, cancelled or reassigned is left alone.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        a = Assignment.objects.select_related("round").get(pk=assignment_id)
+        if overdue_refusal(a, now, due_at):
+            return None
+        rnd = _lock_round(a.round_id)  # lock order: round → experts → assignments
+        pool = lock_active_experts()
+        a = (Assignment.objects.select_for_update(of=("self",)).select_related("round", "item", "expert")
+             .get(pk=assignment_id))
+        if overdue_refusal(a, now, due_at):
+            return None
+        until = review_due_at(invited_at=now, review_deadline=rnd.review_deadline)
+        el = eligibility(rnd, [a.item], now=now, experts=pool, until=until)
+        if not el.candidates[a.item.pk]:
+            record_audit(actor=None, verb="reassign_shortfall", target=a, data={"item": a.item.pk})
+            notify(
+                [rnd.created_by],
+                kind=MessageKind.REVIEW_SHORTFALL,
+                title=_("评审专家不足：%(round)s") % {"round": rnd.name},
+                body=_("%(expert)s 评审“%(item)s”已逾期未提交，但没有符合条件的专家可改派，仍由其继续评审。"
+                       "请督促或人工指定。") % {"expert": a.expert.name, "item": a.item},
+                link=reverse("experts:round_detail", args=[rnd.pk]),
+                target=rnd,
+                dedupe_key=f"assignment:{a.pk}:overdue_shortfall",
+            )
+            return None
+        cancel_overdue_review(assignment_id=a.pk, due_at=due_at, now=now)
+        return replace_assignment(assignment_id=a.pk, now=now, overdue=True)

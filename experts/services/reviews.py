@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal, InvalidOperation
 
 from celery import current_app
@@ -168,6 +169,68 @@ def expire_due_invitations(now=None, batch: int = 500) -> list[int]:
                 continue  # answered meanwhile
             done.append(pk)
         last = ids[-1]
+
+
+# ---- overdue reviews ------------------------------------------------------------------------------------
+
+#: how long an expert who takes over an overdue review has for it, counted from the invitation. The round keeps
+#: its one review deadline (nobody else's changes); an expert invited after it has this much time instead.
+LATE_REVIEW_TIME = datetime.timedelta(days=7)
+
+
+def review_due_at(*, invited_at: datetime.datetime, review_deadline: datetime.datetime) -> datetime.datetime:
+    """When an assignment's review is due: the round's review deadline; for an expert invited at or after it
+    (someone who took over an overdue review: nothing else invites once the deadline has passed) the invitation
+    time plus LATE_REVIEW_TIME."""
+    if invited_at >= review_deadline:
+        return invited_at + LATE_REVIEW_TIME
+    return review_deadline
+
+
+def overdue_refusal(a: Assignment, now, due_at: datetime.datetime | None = None) -> str | None:
+    """Why the accepted review ``a`` may not be taken from its expert as overdue now (None: it may). ``due_at``
+    is the deadline the sweeper saw: a deadline moved since then is the sweeper's to see again."""
+    if a.state != AS.ACCEPTED:
+        return _("评审任务当前状态为“%(state)s”，不是待提交的评审。") % {"state": a.get_state_display()}
+    if a.round.state != R.REVIEWING:
+        return _("评审轮次“%(round)s”不在评审中。") % {"round": a.round.name}
+    if a.submitted_at is not None:
+        return _("评审意见已提交过（被退回修改），不自动改派。")
+    due = review_due_at(invited_at=a.invited_at, review_deadline=a.round.review_deadline)
+    if due_at is not None and due != due_at:
+        return _("评审截止时间已变更。")
+    if now < due:
+        return _("尚未到评审截止时间。")
+    return None
+
+
+def cancel_overdue_review(*, assignment_id: int, due_at: datetime.datetime | None = None, now=None) -> Assignment:
+    """取消 an accepted review not submitted by its deadline, by the system (assign.reassign_overdue_review, which
+    then finds another expert). The expert is told; the scores they saved stay in the draft, nothing is deleted."""
+    now = now or timezone.now()
+
+    def guard(a):
+        refusal = overdue_refusal(a, now, due_at)
+        if refusal:
+            raise TransitionRefused(refusal)
+
+    def after(a, from_state):
+        due = review_due_at(invited_at=a.invited_at, review_deadline=a.round.review_deadline)
+        notify(
+            [a.expert.user],
+            kind=MessageKind.REVIEW_CANCELLED,
+            title=_("评审任务已改派：%(item)s") % {"item": a.item.title},
+            body=_("您对“%(item)s”（%(round)s）的评审意见在截止时间 %(due)s 前未提交，已按规定改派其他专家，"
+                   "本任务取消，无需再处理。您保存的评分草稿予以保留。")
+            % {"item": a.item.title, "round": a.round.name,
+               "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")},
+            link=reverse("experts:dashboard"),
+            target=a,
+            dedupe_key=f"assignment:{a.pk}:overdue_cancelled",
+        )
+
+    return _transition("cancel", actor=None, assignment_id=assignment_id, reason=_("逾期未提交评审意见，改派其他专家"),
+                       guard=guard, after=after, data={"overdue": True})
 
 
 # ---- scoring ------------------------------------------------------------------------------------------
