@@ -9,7 +9,10 @@ class FundingConfig(AppConfig):
     def ready(self):
         from projects.hooks import register_agreement_terms
 
-        from . import receivers  # noqa: F401  (creates task agreements for new projects, marks tranches due)
+        from . import (
+            obligations,  # noqa: F401  (registers the dated obligations with the sweeper)
+            receivers,  # noqa: F401  (creates task agreements for new projects, marks tranches due)
+        )
         from .budget import agreed_terms_of
 
         # the checkpoint reports (中期报告, 验收申请) measure against the 任务书's targets and budget

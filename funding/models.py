@@ -163,6 +163,8 @@ class TaskAgreement(models.Model):
                                    name="agreement_never_beyond_grant",
                                    violation_error_message=_("拨付金额不得超过财政资金。")),
         ]
+        # the deadline sweeper: agreements not yet signed, oldest first (funding.obligations)
+        indexes = [models.Index(fields=["state", "created_at"], name="agreement_state_created")]
 
     def __str__(self):
         return self.number
@@ -322,6 +324,7 @@ class RecoveryOrder(models.Model):
             models.UniqueConstraint(fields=["agreement"], condition=Q(state="open"), name="recovery_one_open",
                                     violation_error_message=_("该任务书已有未完成的追回单。")),
         ]
+        indexes = [models.Index(fields=["state", "due_date"], name="recovery_state_due")]
 
     def __str__(self):
         return self.number
@@ -435,6 +438,7 @@ class BudgetAdjustment(models.Model):
                                     name="budget_adjustment_one_pending",
                                     violation_error_message=_("该任务书已有待审批的预算调整。")),
         ]
+        indexes = [models.Index(fields=["state", "requested_at"], name="budget_adjustment_queue")]
 
     def __str__(self):
         return self.number
@@ -496,6 +500,7 @@ class PostSubsidyClaim(models.Model):
                                    | Q(subsidy_amount__lte=F("cap")),
                                    name="subsidy_claim_within_cap"),
         ]
+        indexes = [models.Index(fields=["state", "submitted_at"], name="subsidy_claim_queue")]
 
     def __str__(self):
         return _("后补助核定 %(a)s") % {"a": self.agreement.number}
