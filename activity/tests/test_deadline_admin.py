@@ -257,13 +257,16 @@ def test_outbox_is_for_superusers_only(client, officer):
 # --- django-celery-beat ------------------------------------------------------------------------------------------
 
 
-def test_beat_syncs_the_schedule_into_periodic_tasks_shown_in_the_admin(client, superuser, settings):
+def test_beat_syncs_the_schedule_into_periodic_tasks_shown_in_the_admin(client, superuser, settings, monkeypatch):
+    from django_celery_beat import schedulers
     from django_celery_beat.models import PeriodicTask
-    from django_celery_beat.schedulers import DatabaseScheduler
 
     from kjproject.celery import app
 
-    DatabaseScheduler(app=app)  # what `celery beat` does when it starts
+    # beat runs outside any transaction; inside the test's, closing "old" connections would drop it (PostgreSQL)
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
+    scheduler = schedulers.DatabaseScheduler(app=app)  # what `celery beat` does when it starts
+    scheduler._finalize.cancel()  # no sync at garbage collection, in some later test
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert {"sweep-deadlines", "flush-task-outbox"} <= names
     assert set(settings.CELERY_BEAT_SCHEDULE) <= names
