@@ -35,6 +35,7 @@ from activity.deadlines import (
     org_admins_by_org,
     register,
     role_users,
+    shift,
 )
 from activity.models import AuditEvent
 from activity.workdays import _is_workday, _overrides, add_workdays
@@ -116,11 +117,14 @@ class CallDrafts(ObligationKind):
     defaults = PolicyDefaults(windows=(3, 1), remind_overdue=False, yellow_after_days=None, red_after_days=None)
 
     def candidates(self, horizon, policy):
-        # only while the call is open: between its closing time and the minute close_due_calls closes it, a
-        # draft is neither remindable nor a 督办 matter
+        # Only while the call is open: between its closing time and the minute close_due_calls closes it, a draft
+        # is neither remindable nor a 督办 matter. The sweeper looks ``max(windows)`` days ahead of its clock, so
+        # the call still open at the sweep's (possibly simulated) now is the one closing after horizon - that.
+        # (Asked with horizon=now, to resolve 督办 items, this admits calls that closed lately: there are none.)
+        opened_until = shift(horizon, -max(policy.window_days, default=0))
         return Application.objects.filter(
             state__in=(A.DRAFT, A.ORG_RETURNED), call__state=Call.State.PUBLISHED,
-            call__closes_at__lte=horizon, call__closes_at__gt=timezone.now(),
+            call__closes_at__lte=horizon, call__closes_at__gt=opened_until,
         )
 
     def obligations(self, rows, policy):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from activity.deadlines import Stage, end_of_day, get_kind
 from activity.models import CalendarDay, Escalation, Reminder, ReminderPolicy
-from activity.sweeper import ensure_policies
+from activity.sweeper import ensure_policies, sweep
 from activity.tests.ladder import climb, escalation, sent, sweep_at
 from funding.tests.factories import established_project
 from funding.tests.test_money import signed
@@ -98,6 +98,7 @@ def test_call_drafts_climb_reminds_the_author_and_the_org_admins_and_never_escal
     assert set(seen) == {"d3", "d1"}
     # after the closing time (before close_due_calls has run, and after) nothing more: there is nothing to chase
     sweep_at(call.closes_at + MINUTE, kinds=["call_drafts"])
+    sweep(now=call.closes_at + MINUTE, kinds=["call_drafts"])  # a simulated sweep (sweep_deadlines --at)
     services.close_due_calls(now=call.closes_at + MINUTE)
     sweep_at(call.closes_at + days(10), kinds=["call_drafts"])
     assert {stage for stage, _due in reminded("call_drafts", draft_app.pk)} == {"d3", "d1"}
