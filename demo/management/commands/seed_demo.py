@@ -37,6 +37,7 @@ from projects.models import Application, AttachmentKind, Call, FormalReview, Pro
 
 from ...challenges import seed_challenges
 from ...checkpoints import seed_checkpoints
+from ...deadlines import seed_deadlines
 from ...funding import seed_funding
 from ...reviews import seed_reviews
 from ...subsidy import seed_subsidy
@@ -155,7 +156,8 @@ STAFF = [
      "揭榜挂帅：受理待论证的需求、答复提问、里程碑考核结论；预算调整：审批滨江光电子调增设备费的申请；"
      "后补助：核定富春江环保的申报（研发费用、补助金额按比例与上限计算）"),
     ("leader", "王建国", [Role.SUPERVISOR], False, False, "wang.jianguo@kjj.example.gov.cn",
-     "评审与立项：查阅排名与立项清单、审签；/api/applications/ 只读查阅已报送科技局的申报书"),
+     "评审与立项：查阅排名与立项清单、审签；/api/applications/ 只读查阅已报送科技局的申报书；"
+     "督办 /office/duban/：红牌、黄牌事项（消息中心有红牌督办通知）"),
     ("finance", "钱晓红", [Role.FINANCE], False, False, "qian.xiaohong@kjj.example.gov.cn",
      "拨付：应拨付清单中登记拨付（揭榜项目第1个里程碑、退票后待重拨的首期）；看不到任何申报书（/api/applications/ 为空）"),
     ("finance2", "孙雅琴", [Role.FINANCE], False, False, "sun.yaqin@kjj.example.gov.cn",
@@ -489,8 +491,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--logins", action="store_true", help="Only print the demo logins.")
+        parser.add_argument("--no-sweep", action="store_true",
+                            help="Do not run the deadline sweep at the end (reminders and 督办 items wait for the beat).")
 
-    def handle(self, *args, logins=False, **options):
+    def handle(self, *args, logins=False, no_sweep=False, **options):
+        self.sweep = not no_sweep
         if not logins:
             validate_password(DEMO_PASSWORD)
             self.now = timezone.now()
@@ -528,6 +533,7 @@ class Command(BaseCommand):
         seed_funding(self)
         seed_checkpoints(self)
         seed_subsidy(self)
+        seed_deadlines(self, run_sweep=self.sweep)  # last: the sweep reminds and escalates what all of the above owe
 
     def staff_user(self, username, real_name, roles, is_staff, is_superuser, email, _try) -> User:
         user = User.objects.filter(username=username).first()
@@ -738,6 +744,9 @@ class Command(BaseCommand):
             ("单位管理员（杭州临平数字纺织科技有限公司）", "lpfz-admin", "后补助：研发费用已核定，按10%核定的补助已拨付"),
             ("单位管理员（杭州富春江环保科技有限公司）", "fcjhb-admin", "后补助：申报已提交，待科技局核定（按比例超过50万元上限）"),
             ("单位管理员（建德市新安江智能制造有限公司）", "jdzz-admin", "后补助：申报被退回补正，补充材料后重新提交"),
+            ("单位管理员（杭州钱塘新材料科技有限公司）", "qtxc-admin", "中期检查逾期12天未提交：消息中心的逾期提醒、黄牌（已报局领导红牌督办）"),
+            ("单位管理员（杭州萧山智能装备制造有限公司）", "xszb-admin", "中期检查逾期5天：消息中心的逾期提醒与黄牌警示"),
+            ("单位管理员（钱塘科技学院）", "qtkj-admin", "中期检查2天后到期：消息中心的期限提醒"),
         ]
         headers = ("角色", "用户名", "密码", "可以试试")
         widths = [
