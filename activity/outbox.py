@@ -69,36 +69,51 @@ def store(name: str, args, kwargs, options: dict, *, task_id: str, error) -> Non
 
 
 def flush(app, batch: int = FLUSH_BATCH) -> int:
-    """Publish the kept tasks, oldest first; stop at the first failure (the broker is still down).
-    Rows are locked (skip locked) so two flushers never publish the same row at once. Returns how many."""
+    """Publish the kept tasks, oldest first; stop at the first broker failure (the broker is still down).
+    Rows are locked (skip locked) so two flushers never publish the same row at once. A row that cannot be
+    published for another reason (its task no longer exists, its arguments do not serialise) is kept with the
+    error and skipped, so it never blocks the rows behind it. Returns how many were published."""
     from .models import TaskOutbox
 
     sent = 0
+    last = 0
     while True:
         with transaction.atomic():
-            rows = list(TaskOutbox.objects.select_for_update(skip_locked=True).order_by("id")[:batch])
+            rows = list(
+                TaskOutbox.objects.select_for_update(skip_locked=True).filter(pk__gt=last).order_by("id")[:batch]
+            )
             if not rows:
                 return sent
+            last = rows[-1].pk
             done = []
             for row in rows:
                 task = app.tasks.get(row.task)
-                if task is None:
-                    logger.error("outbox: unknown task %s kept (row %s)", row.task, row.pk)
-                    continue
                 try:
+                    if task is None:
+                        raise LookupError(f"unknown task {row.task}")
                     options = dict(row.options)
                     if isinstance(task, DurableTask):
                         task.publish_now(row.args, row.kwargs, options)
                     else:
                         task.apply_async(row.args, row.kwargs, **options)
                 except BROKER_DOWN as exc:
-                    TaskOutbox.objects.filter(pk=row.pk).update(
-                        attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
-                    )
+                    _failed(row, exc)
                     TaskOutbox.objects.filter(pk__in=done).delete()
                     return sent
+                except Exception as exc:  # one bad row must not hold back the others
+                    logger.exception("outbox: task %s (row %s) cannot be published; kept", row.task, row.pk)
+                    _failed(row, exc)
+                    continue
                 done.append(row.pk)
                 sent += 1
             TaskOutbox.objects.filter(pk__in=done).delete()
             if len(rows) < batch:
                 return sent
+
+
+def _failed(row, exc) -> None:
+    from .models import TaskOutbox
+
+    TaskOutbox.objects.filter(pk=row.pk).update(
+        attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
+    )

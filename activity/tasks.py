@@ -10,8 +10,20 @@ from .models import Notification
 
 logger = logging.getLogger(__name__)
 
+#: Delivery (SMTP, the SMS provider) failing with an OSError — smtplib's errors are OSErrors — is retried with
+#: exponential backoff: 30 s, 1, 2, 4, 8, 16 min, then every 30 min; eight retries ride out about an hour and a
+#: half of outage. No jitter: the delays are the documented ones (the sends of a sweep are spread over its
+#: batches anyway). Below the Redis ``visibility_timeout`` (1 h), so a waiting retry is never delivered twice.
+DELIVERY_RETRY = {
+    "autoretry_for": (OSError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "retry_jitter": False,
+    "max_retries": 8,
+}
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+
+@shared_task(bind=True, **DELIVERY_RETRY)
 def send_notification_email(self, notification_id: int) -> bool:
     """E-mail one notification. Idempotent: the row is locked and stamped, so a retry never resends."""
     with transaction.atomic():
@@ -35,15 +47,14 @@ def send_notification_email(self, notification_id: int) -> bool:
     return True
 
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(bind=True, **DELIVERY_RETRY)
 def send_notification_emails(self, notification_ids: list[int]) -> int:
     """E-mail a batch of notifications (one message per broker hop instead of one per recipient); each one is
     stamped as it goes, so a retry skips those already sent."""
     return sum(1 for pk in notification_ids if send_notification_email.run(pk))
 
 
-@shared_task(name="activity.send_notification_sms", bind=True, autoretry_for=(OSError,), retry_backoff=True,
-             max_retries=5)
+@shared_task(name="activity.send_notification_sms", bind=True, **DELIVERY_RETRY)
 def send_notification_sms(self, notification_ids: list[int]) -> int:
     """Text a batch of notifications through ``SMS_BACKEND``. Each row is locked and stamped as it goes, so
     a retry (the provider failed half-way) never texts anyone twice."""
