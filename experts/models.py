@@ -5,6 +5,7 @@ A review round reviews *items*; an item points at the reviewed thing (an applica
 kind of thing, what the conflict rules, the affinity and the pages need to know about it.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -369,6 +370,20 @@ class Draw(models.Model):
         return f"{self.get_method_display()} #{self.pk}"
 
 
+#: how long an expert who takes over an overdue review has for it, counted from the invitation. The round keeps
+#: its one review deadline (nobody else's changes); an expert invited after it has this much time instead.
+LATE_REVIEW_TIME = datetime.timedelta(days=7)
+
+
+def review_due_at(*, invited_at: datetime.datetime, review_deadline: datetime.datetime) -> datetime.datetime:
+    """When an assignment's review is due: the round's review deadline; for an expert invited at or after it
+    (someone who took over an overdue review: nothing else invites once the deadline has passed) the invitation
+    time plus LATE_REVIEW_TIME."""
+    if invited_at >= review_deadline:
+        return invited_at + LATE_REVIEW_TIME
+    return review_deadline
+
+
 class Assignment(models.Model):
     """评审邀请 / 任务: one expert on one item, from invitation to submitted review."""
 
@@ -420,6 +435,11 @@ class Assignment(models.Model):
 
     def __str__(self):
         return f"{self.expert.name} · {self.item}"
+
+    @property
+    def review_due(self) -> datetime.datetime:
+        """This assignment's review deadline (the round's, or a late replacement's own: review_due_at)."""
+        return review_due_at(invited_at=self.invited_at, review_deadline=self.round.review_deadline)
 
 
 class Alternate(models.Model):

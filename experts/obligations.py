@@ -32,7 +32,6 @@ from activity.deadlines import (
 )
 
 from .models import Assignment, FundingList, ReviewRound
-from .services.reviews import review_due_at
 
 AS = Assignment.State
 
@@ -106,7 +105,7 @@ class ReviewDue(ObligationKind):
         return [
             Obligation(
                 pk=a.pk,
-                due_at=review_due_at(invited_at=a.invited_at, review_deadline=a.round.review_deadline),
+                due_at=a.review_due,
                 title=_("“%(item)s”评审意见（%(round)s）") % {"item": a.item.title, "round": a.round.name},
                 owners=_active(a.expert.user),
                 responsible=officers,

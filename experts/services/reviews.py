@@ -18,7 +18,7 @@ from accounts.workflow import T, Workflow, record_audit, run_transition
 from activity.messaging import MessageKind
 from activity.services import notify
 
-from ..models import Assignment, Commitment, Expert, Review, ReviewRound, Score
+from ..models import LATE_REVIEW_TIME, Assignment, Commitment, Expert, Review, ReviewRound, Score, review_due_at  # noqa: F401 (re-exported)
 
 AS = Assignment.State
 R = ReviewRound.State
@@ -173,20 +173,6 @@ def expire_due_invitations(now=None, batch: int = 500) -> list[int]:
 
 # ---- overdue reviews ------------------------------------------------------------------------------------
 
-#: how long an expert who takes over an overdue review has for it, counted from the invitation. The round keeps
-#: its one review deadline (nobody else's changes); an expert invited after it has this much time instead.
-LATE_REVIEW_TIME = datetime.timedelta(days=7)
-
-
-def review_due_at(*, invited_at: datetime.datetime, review_deadline: datetime.datetime) -> datetime.datetime:
-    """When an assignment's review is due: the round's review deadline; for an expert invited at or after it
-    (someone who took over an overdue review: nothing else invites once the deadline has passed) the invitation
-    time plus LATE_REVIEW_TIME."""
-    if invited_at >= review_deadline:
-        return invited_at + LATE_REVIEW_TIME
-    return review_deadline
-
-
 def overdue_refusal(a: Assignment, now, due_at: datetime.datetime | None = None) -> str | None:
     """Why the accepted review ``a`` may not be taken from its expert as overdue now (None: it may). ``due_at``
     is the deadline the sweeper saw: a deadline moved since then is the sweeper's to see again."""
@@ -196,7 +182,7 @@ def overdue_refusal(a: Assignment, now, due_at: datetime.datetime | None = None)
         return _("评审轮次“%(round)s”不在评审中。") % {"round": a.round.name}
     if a.submitted_at is not None:
         return _("评审意见已提交过（被退回修改），不自动改派。")
-    due = review_due_at(invited_at=a.invited_at, review_deadline=a.round.review_deadline)
+    due = a.review_due
     if due_at is not None and due != due_at:
         return _("评审截止时间已变更。")
     if now < due:
@@ -215,7 +201,7 @@ def cancel_overdue_review(*, assignment_id: int, due_at: datetime.datetime | Non
             raise TransitionRefused(refusal)
 
     def after(a, from_state):
-        due = review_due_at(invited_at=a.invited_at, review_deadline=a.round.review_deadline)
+        due = a.review_due
         notify(
             [a.expert.user],
             kind=MessageKind.REVIEW_CANCELLED,

@@ -85,7 +85,7 @@ def dashboard(request):
     now = timezone.now()
     tasks = list(qs.filter(state=AS.ACCEPTED).order_by("round__review_deadline", "id")[:DASHBOARD_ROWS])
     for t in tasks:
-        t.overdue = t.round.review_deadline < now
+        t.overdue = t.review_due < now
     pending = list(qs.filter(state=AS.INVITED).order_by("respond_by", "id")[:DASHBOARD_ROWS])
     return render(request, "experts/expert/dashboard.html", {
         "expert": expert,
@@ -371,7 +371,7 @@ def review(request, pk):
         "editable": editable,
         "review": existing,
         "scored": [(c, scores.get(c.pk)) for c in criteria],
-        "overdue": a.state == AS.ACCEPTED and timezone.now() > rnd.review_deadline,
+        "overdue": a.state == AS.ACCEPTED and timezone.now() > a.review_due,
     }
     if rnd.kind in ReviewRound.CHECKPOINT_KINDS:
         # a project's 中期报告 or 验收申请, its files downloadable (under a neutral name in a blind round)
