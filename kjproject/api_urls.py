@@ -30,7 +30,7 @@ from projects.challenges.api import (
     NeedViewSet,
     OfficeChallengeViewSet,
 )
-from projects.checkpoints.api import AcceptanceViewSet, ExtensionViewSet, MidtermViewSet
+from projects.checkpoints.api import AcceptanceViewSet, ExtensionViewSet, MidtermViewSet, TerminationProposalViewSet
 
 app_name = "api"
 
@@ -49,6 +49,7 @@ router.register("challenge-projects", ChallengeProjectViewSet, basename="challen
 router.register("midterms", MidtermViewSet, basename="midterm")
 router.register("acceptances", AcceptanceViewSet, basename="acceptance")
 router.register("extensions", ExtensionViewSet, basename="extension")
+router.register("termination-proposals", TerminationProposalViewSet, basename="termination-proposal")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("finance/due-tranches", DueTrancheViewSet, basename="due-tranche")
 router.register("finance/disbursements", DisbursementViewSet, basename="disbursement")

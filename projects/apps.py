@@ -11,6 +11,7 @@ class ProjectsConfig(AppConfig):
 
         from . import obligations  # noqa: F401  (registers the dated obligations with the sweeper)
         from .challenges.selectors import bids_visible_to, challenges_visible_to
+        from .checkpoints import obligations as checkpoint_obligations  # noqa: F401
         from .checkpoints.selectors import acceptances_visible_to, extensions_visible_to, midterms_visible_to
         from .models import AcceptanceReport, Application, Bid, Challenge, ExtensionRequest, MidtermReport
         from .selectors import applications_visible_to

@@ -1,6 +1,6 @@
 """Django admin for the checkpoints of call projects: 中期报告, 验收申请, their attachments and 延期申请.
 
-Everything here is read-only: the organisation fills in and submits its reports on the portal, and the bureau
+Everything here is read-only (the 终止建议 too: the officer decides it on the office page): the organisation fills in and submits its reports on the portal, and the bureau
 opens, concludes and decides through ``projects.checkpoints.services`` (the office pages and the API), because a
 conclusion needs the expert round's score and a judgement. The one batch action approves selected extension
 requests (``decide_extension``), row by row, each refusal reported with its reason; rejecting needs a reason per
@@ -19,10 +19,11 @@ from accounts.fields import fmt_yuan
 from activity.admin import register_workflow
 
 from ..models import BudgetLine
-from . import selectors, services
-from .models import AcceptanceReport, CheckpointAttachment, ExtensionRequest, MidtermReport
+from . import proposals, selectors, services
+from .models import AcceptanceReport, CheckpointAttachment, ExtensionRequest, MidtermReport, TerminationProposal
 
-for _workflow in (services.MIDTERM_WORKFLOW, services.ACCEPTANCE_WORKFLOW, services.EXTENSION_WORKFLOW):
+for _workflow in (services.MIDTERM_WORKFLOW, services.ACCEPTANCE_WORKFLOW, services.EXTENSION_WORKFLOW,
+                  proposals.TERMINATION_PROPOSAL_WORKFLOW):
     register_workflow(_workflow)
 
 CATEGORY_LABELS = dict(BudgetLine.Category.choices)
@@ -265,3 +266,46 @@ class ExtensionRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
         run_per_row(request, queryset.order_by("id"),
                     lambda ext: services.decide_extension(actor=request.user, request_id=ext.pk, approve=True),
                     done=_("已批准延期"))
+
+
+@admin.register(TerminationProposal)
+class TerminationProposalAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    """项目终止建议, read-only with its history: the sweeper makes them, the officer decides on the office page."""
+
+    history_workflow = proposals.TERMINATION_PROPOSAL_WORKFLOW
+    list_display = ["project_number", "project_title", "organization", "due_date", "state_display", "created_at",
+                    "decided_by", "decided_at"]
+    list_display_links = ["project_number", "project_title"]
+    list_filter = ["state", "project__call"]
+    search_fields = ["project__number", "project__title", "project__organization__name",
+                     "project__organization__credit_code"]
+    ordering = ["-created_at", "-id"]
+    fieldsets = [
+        (None, {"fields": ["project", "organization", "state_display", "office_link"]}),
+        (gettext_lazy("建议"), {"fields": ["reason", "due_date", "created_at"]}),
+        (gettext_lazy("处理"), {"fields": ["decided_by", "decided_at", "note", "updated_at"]}),
+    ]
+    readonly_fields = [f for _name, opts in fieldsets for f in opts["fields"]]
+
+    def get_queryset(self, request):
+        return _bureau_only(request, proposals.proposals_visible_to(request.user)).select_related("decided_by")
+
+    @admin.display(description=gettext_lazy("项目名称"), ordering="project__title")
+    def project_title(self, obj):
+        return obj.project.title
+
+    @admin.display(description=gettext_lazy("项目编号"), ordering="project__number")
+    def project_number(self, obj):
+        return obj.project.number
+
+    @admin.display(description=gettext_lazy("承担单位"), ordering="project__organization__name")
+    def organization(self, obj):
+        return obj.project.organization.name
+
+    @admin.display(description=gettext_lazy("状态"), ordering="state")
+    def state_display(self, obj):
+        return _state_badge(obj)
+
+    @admin.display(description=gettext_lazy("业务系统"))
+    def office_link(self, obj):
+        return format_html('<a href="{}">{}</a>', proposals.office_link(obj), _("在业务系统中处理（终止项目或不予终止）"))

@@ -1,4 +1,5 @@
-"""REST API for the checkpoints of projects funded through a call: 中期报告, 验收申请 (with their attachments) and 延期申请.
+"""REST API for the checkpoints of projects funded through a call: 中期报告, 验收申请 (with their attachments), 延期申请 and
+the 项目终止建议 of a project that did not apply for acceptance (the bureau's only: 404 for anyone else).
 
 Every queryset comes from ``projects.checkpoints.selectors`` (scoped: another organisation's report is a 404, and a
 user who may see nothing — an expert — gets empty lists); every write calls the same
@@ -27,12 +28,20 @@ from projects.filters import MAX_ID
 
 from .. import selectors as project_selectors
 from ..models import BudgetLine, Project
-from . import selectors, services
-from .models import AcceptanceReport, CheckpointAttachment, CheckpointAttachmentKind, ExtensionRequest, MidtermReport
+from . import proposals, selectors, services
+from .models import (
+    AcceptanceReport,
+    CheckpointAttachment,
+    CheckpointAttachmentKind,
+    ExtensionRequest,
+    MidtermReport,
+    TerminationProposal,
+)
 
 MIDTERM_ERRORS = error_responses(gettext_lazy("中期报告不存在或无权查看"))
 ACCEPTANCE_ERRORS = error_responses(gettext_lazy("验收申请不存在或无权查看"))
 EXTENSION_ERRORS = error_responses(gettext_lazy("延期申请不存在或无权查看"))
+TERMINATION_ERRORS = error_responses(gettext_lazy("终止建议不存在或无权查看"))
 NO_404 = {code: response for code, response in MIDTERM_ERRORS.items() if code != 404}
 CATEGORY_LABELS = dict(BudgetLine.Category.choices)
 
@@ -769,3 +778,112 @@ class ExtensionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         data = self._input(ExtensionDecisionSerializer)
         services.decide_extension(actor=request.user, request_id=ext.pk, approve=False, note=data.get("note", ""))
         return self._respond(ext.pk)
+
+
+# ---- 项目终止建议 ------------------------------------------------------------------------------------------------
+
+
+class TerminationProposalFilter(MidtermFilter):
+    state = django_filters.ChoiceFilter(field_name="state", choices=TerminationProposal.State.choices,
+                                        label=gettext_lazy("状态"))
+
+    class Meta:
+        model = TerminationProposal
+        fields = ["state", "call", "project"]
+
+
+class TerminationProposalSerializer(serializers.ModelSerializer):
+    project = CheckpointProjectSerializer(read_only=True)
+    reason = enum_field("TerminationProposalReason", TerminationProposal.Reason)
+    reason_display = serializers.CharField(source="get_reason_display", read_only=True)
+    due_date = serializers.DateField(read_only=True, help_text=gettext_lazy("建议所针对的验收申请期限"))
+    overdue_days = serializers.SerializerMethodField(help_text=gettext_lazy("验收申请期限已过去的天数"))
+    state = enum_field("TerminationProposalState", TerminationProposal.State)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True,
+                                       default=None, help_text=gettext_lazy("处理人"))
+    note = serializers.CharField(read_only=True, help_text=gettext_lazy("终止理由或不予终止的理由"))
+    available_actions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("当前用户此刻可执行的操作：accept（终止项目）、dismiss（不予终止）"))
+
+    class Meta:
+        model = TerminationProposal
+        fields = ["id", "project", "reason", "reason_display", "due_date", "overdue_days", "state", "state_display",
+                  "created_at", "decided_by", "decided_at", "note", "available_actions"]
+        read_only_fields = fields
+
+    def get_overdue_days(self, obj) -> int:
+        return proposals.overdue_days(obj.due_date)
+
+    def get_available_actions(self, obj) -> list[str]:
+        if obj.state == TerminationProposal.State.PROPOSED and _is_officer(request_user(self)):
+            return ["accept", "dismiss"]
+        return []
+
+
+class TerminationAcceptSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, allow_blank=True, help_text=gettext_lazy("终止理由（必填）"))
+    fault = serializers.BooleanField(default=False,
+                                     help_text=gettext_lazy("是否因承担单位原因（逾期未申请验收一般为是）"))
+
+
+class TerminationDismissSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, allow_blank=True,
+                                   help_text=gettext_lazy("不予终止的理由（必填），如已补交验收申请、已批准延期"))
+
+
+_termination_action = action_schema(TerminationProposalSerializer, TERMINATION_ERRORS)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("项目终止建议列表"),
+        description=gettext_lazy("逾期未申请验收的在研项目由系统提出终止建议，科技局业务处室决定终止项目或不予终止。"
+                                 "仅科技局（业务处室、局领导）可查看，其他用户为404。新提出的在前；state=proposed 为待处理。"),
+        responses={200: TerminationProposalSerializer(many=True), 404: TERMINATION_ERRORS[404]},
+    ),
+    retrieve=extend_schema(summary=gettext_lazy("项目终止建议详情"),
+                           responses={200: TerminationProposalSerializer, 404: TERMINATION_ERRORS[404]}),
+)
+class TerminationProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RowViewSet):
+    # 项目终止建议, the bureau's only (projects.checkpoints.proposals); the officer decides once.
+
+    filterset_class = TerminationProposalFilter
+    search_fields = []
+    ordering_fields = ["created_at", "due_date", "decided_at"]
+    ordering = ["-created_at", "-id"]
+    detail_serializer = TerminationProposalSerializer
+    action_serializers = {"accept": TerminationAcceptSerializer, "dismiss": TerminationDismissSerializer}
+
+    def get_queryset(self):
+        if not selectors.sees_all(self.request.user):
+            raise Http404  # not even an empty list: the proposals are the bureau's business
+        return proposals.proposals_visible_to(self.request.user).select_related("project__call", "decided_by")
+
+    def row(self, pk):
+        try:
+            return self.get_queryset().get(pk=pk)
+        except TerminationProposal.DoesNotExist:
+            raise Http404 from None
+
+    @_termination_action(gettext_lazy("终止项目"),
+                         gettext_lazy("科技局业务处室采纳终止建议：按项目终止的规定终止项目（须填写终止理由，注明是否因承担单位原因），"
+                                      "未结束的考核一并结束，任务书终止。已处理的建议再次处理返回409。"),
+                         request=TerminationAcceptSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        proposal = self.get_object()
+        data = self._input(TerminationAcceptSerializer)
+        proposals.decide_proposal(actor=request.user, proposal_id=proposal.pk, accept=True, reason=data["reason"],
+                                  fault=data["fault"])
+        return self._respond(proposal.pk)
+
+    @_termination_action(gettext_lazy("不予终止"),
+                         gettext_lazy("科技局业务处室不予终止，须填写理由（如已补交验收申请、已批准延期）。已处理的建议再次处理返回409。"),
+                         request=TerminationDismissSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        proposal = self.get_object()
+        data = self._input(TerminationDismissSerializer)
+        proposals.decide_proposal(actor=request.user, proposal_id=proposal.pk, accept=False, reason=data["reason"])
+        return self._respond(proposal.pk)

@@ -1,4 +1,5 @@
-"""中期报告, 验收申请, 延期申请 and their attachments. Re-exported by ``projects.models``."""
+"""中期报告, 验收申请, 延期申请, their attachments and the 终止建议 of a project that did not apply for acceptance.
+Re-exported by ``projects.models`` (except TerminationProposal: import it from here)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import MoneyField
@@ -248,3 +250,51 @@ class ExtensionRequest(models.Model):
 
     def __str__(self):
         return _("延期申请 %(p)s") % {"p": self.project.number}
+
+
+class TerminationProposal(models.Model):
+    """项目终止建议: a running project that did not apply for acceptance by its acceptance due date (6 months after its
+    end date) is proposed to the officer for termination by the deadline sweeper's automatic action. The officer
+    terminates the project (through the existing termination service) or dismisses the proposal with a reason (the
+    organisation applied late, an extension was granted). One open proposal per project; the rows are kept."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("待处理")
+        ACCEPTED = "accepted", _("已终止项目")
+        DISMISSED = "dismissed", _("不予终止")
+
+    class Reason(models.TextChoices):
+        ACCEPTANCE_NOT_APPLIED = "acceptance_not_applied", _("逾期未申请验收")
+
+    project = models.ForeignKey("projects.Project", verbose_name=_("项目"), on_delete=models.PROTECT,
+                                related_name="termination_proposals")
+    reason = models.CharField(_("建议原因"), max_length=40, choices=Reason.choices,
+                              default=Reason.ACCEPTANCE_NOT_APPLIED)
+    due_date = models.DateField(_("验收申请期限"), help_text=_("建议所针对的期限（项目结束日期后6个月）"))
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.PROPOSED)
+    created_at = models.DateTimeField(_("提出时间"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    note = models.TextField(_("处理意见"), blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("项目终止建议")
+        verbose_name_plural = _("项目终止建议")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project"], condition=Q(state="proposed"),
+                                    name="termination_proposal_one_open",
+                                    violation_error_message=_("该项目已有待处理的终止建议。")),
+            models.CheckConstraint(condition=Q(state__in=["proposed", "accepted", "dismissed"]),
+                                   name="termination_proposal_state_valid"),
+            models.CheckConstraint(condition=Q(reason__in=["acceptance_not_applied"]),
+                                   name="termination_proposal_reason_valid"),
+            models.CheckConstraint(condition=Q(state="proposed") | Q(decided_at__isnull=False),
+                                   name="termination_proposal_decided_at"),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="termination_proposal_state")]
+
+    def __str__(self):
+        return _("终止建议 %(p)s") % {"p": self.project.number}

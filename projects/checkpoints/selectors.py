@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, Q, QuerySet, Value
 from django.http import Http404
 
 from accounts.roles import Role
 
 from ..models import Call, Program, Project
-from .models import AcceptanceReport, CheckpointAttachment, ExtensionRequest, MidtermReport
+from .models import AcceptanceReport, CheckpointAttachment, ExtensionRequest, MidtermReport, TerminationProposal
 from .services import ACCEPTANCE_DUE_MONTHS, add_months
 
 BUREAU_ROLES = (Role.OFFICER, Role.SUPERVISOR)
@@ -217,15 +217,23 @@ def office_extensions(user, *, call=None, state: str = "", overdue: bool = False
     return qs.order_by("-requested_at", "-id")
 
 
+def _pending(model, tab: str, state: str) -> QuerySet:
+    # one row, (tab, how many): an aggregate without GROUP BY (a constant is not grouped by)
+    return (model.objects.filter(state=state).order_by().values(tab=Value(tab, output_field=CharField()))
+            .annotate(n=Count("id")).values_list("tab", "n"))
+
+
 def pending_counts(user) -> dict[str, int]:
-    """What waits for the bureau on each tab: reports submitted and extensions not yet decided (3 queries)."""
+    """What waits for the bureau on each tab: reports submitted, extensions not yet decided and termination
+    proposals not yet decided (one query)."""
+    counts = {"midterm": 0, "acceptance": 0, "extension": 0, "termination": 0}
     if not sees_all(user):
-        return {"midterm": 0, "acceptance": 0, "extension": 0}
-    return {
-        "midterm": MidtermReport.objects.filter(state=MS.SUBMITTED).count(),
-        "acceptance": AcceptanceReport.objects.filter(state=AS.SUBMITTED).count(),
-        "extension": ExtensionRequest.objects.filter(state=ES.SUBMITTED).count(),
-    }
+        return counts
+    parts = [_pending(MidtermReport, "midterm", MS.SUBMITTED), _pending(AcceptanceReport, "acceptance", AS.SUBMITTED),
+             _pending(ExtensionRequest, "extension", ES.SUBMITTED),
+             _pending(TerminationProposal, "termination", TerminationProposal.State.PROPOSED)]
+    counts.update(dict(parts[0].union(*parts[1:], all=True)))
+    return counts
 
 
 def state_counts(qs: QuerySet) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""The bureau's checkpoint pages (业务处室): the lists of 中期检查, 验收 and 延期, opening the 中期检查 of a call's
-projects, concluding a report and deciding an extension.
+"""The bureau's checkpoint pages (业务处室): the lists of 中期检查, 验收, 延期 and 终止建议 (the pending ones also shown
+above every tab), opening the 中期检查 of a call's projects, concluding a report and deciding an extension (a
+termination proposal is decided in ``office_proposals``).
 
 Officers (and superusers) act; supervisors (局领导) read; everybody else gets 404 on every URL. Every POST calls one
 service; a refusal (DomainError) is shown as a message with the form as it was typed and changes nothing.
@@ -24,9 +25,9 @@ from accounts.workflow import object_history
 from ...hooks import agreed_terms
 from ...models import Project
 from ...views.files import file_download
-from .. import selectors, services
+from .. import proposals, selectors, services
 from ..forms import ConcludeForm, DecideExtensionForm, OfficeFilterForm, OpenMidtermForm
-from ..models import AcceptanceReport, ExtensionRequest, MidtermReport
+from ..models import AcceptanceReport, ExtensionRequest, MidtermReport, TerminationProposal
 from .common import allowed_conclusions, file_checklist, flash, form_messages, is_midterm, report_due, spending_rows
 
 PAGE_SIZE = 20
@@ -38,6 +39,7 @@ TABS = {
     "midterm": (gettext_lazy("中期检查"), MidtermReport, selectors.office_midterms),
     "acceptance": (gettext_lazy("验收"), AcceptanceReport, selectors.office_acceptances),
     "extension": (gettext_lazy("延期"), ExtensionRequest, selectors.office_extensions),
+    "termination": (gettext_lazy("终止建议"), TerminationProposal, proposals.office_proposals),
 }
 
 
@@ -68,12 +70,19 @@ def index(request):
     for r in rows:
         if tab == "extension":
             r.overdue = False
+        elif tab == "termination":
+            r.due, r.overdue = r.due_date, r.state == TerminationProposal.State.PROPOSED
+            r.overdue_days = proposals.overdue_days(r.due_date, today)
         else:
             r.due, r.overdue = report_due(r, today)
+    pending = selectors.pending_counts(user)
+    proposed = proposals.pending_proposals(user)
     return render(request, "projects/checkpoints/office/index.html", {
         "tab": tab,
         "tabs": [(name, label) for name, (label, _m, _s) in TABS.items()],
-        "pending": selectors.pending_counts(user),
+        "pending": pending,
+        "proposed": proposed,
+        "proposed_more": pending["termination"] - len(proposed),
         "form": form,
         "filtered": bool(filters["call"] or filters["state"] or filters["overdue"]),
         "page": page,
