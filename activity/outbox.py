@@ -5,17 +5,25 @@ Publishing goes as usual; when the broker does not answer (Redis stopped, networ
 fail the web request that made it: the task, its arguments and options are written to ``TaskOutbox`` and
 ``activity.flush_task_outbox`` (beat, every minute) publishes them again once the broker is back. Tasks are
 idempotent, so a task published twice (published, then the row's delete lost) does its work once.
+
+Tasks queued "on commit" (``delay_on_commit``, as the services do) are a transactional outbox: the row is written
+in the same transaction as the change that caused the task, published after commit and then deleted. A process
+that dies between the commit and the publish (a killed worker in the middle of a sweep, a web process restarted)
+leaves the row behind, and the flusher publishes it a minute later: the commit and the task cannot part.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 import logging
 import uuid
 
 from celery.contrib.django.task import DjangoTask
 from celery.result import AsyncResult
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 from kombu.exceptions import KombuError, OperationalError
 
 logger = logging.getLogger(__name__)
@@ -23,6 +31,9 @@ logger = logging.getLogger(__name__)
 #: what a broker that does not answer raises on publish (kombu wraps most of these in OperationalError)
 BROKER_DOWN = (OperationalError, KombuError, ConnectionError, OSError, TimeoutError)
 FLUSH_BATCH = 200
+#: a row queued by a transaction is published by that transaction's on-commit hook; the flusher leaves it alone
+#: this long, so the two never race for it
+IN_FLIGHT = datetime.timedelta(seconds=60)
 
 
 class DurableTask(DjangoTask):
@@ -39,6 +50,37 @@ class DurableTask(DjangoTask):
             task_id = task_id or str(uuid.uuid4())
             store(self.name, args, kwargs, options, task_id=task_id, error=exc)
             return AsyncResult(task_id, app=self.app)
+
+    def apply_async_on_commit(self, args=None, kwargs=None, **options):
+        """Queue the task when the current transaction commits, through the outbox (see the module's doc)."""
+        from .models import TaskOutbox
+
+        if self.app.conf.task_always_eager or not transaction.get_connection().in_atomic_block:
+            transaction.on_commit(functools.partial(self.apply_async, args, kwargs, **options))
+            return
+        task_id = options.pop("task_id", None) or str(uuid.uuid4())
+        row = TaskOutbox.objects.create(
+            task=self.name, args=list(args or ()), kwargs=dict(kwargs or {}),
+            options=_jsonable_options(options, task_id), attempts=0,
+        )
+        transaction.on_commit(functools.partial(self._publish_kept, row.pk, args, kwargs, {**options,
+                                                                                          "task_id": task_id}))
+
+    def delay_on_commit(self, *args, **kwargs):
+        self.apply_async_on_commit(args, kwargs)
+
+    def _publish_kept(self, row_pk: int, args, kwargs, options) -> None:
+        from .models import TaskOutbox
+
+        try:
+            self.publish_now(args, kwargs, options)
+        except BROKER_DOWN as exc:
+            TaskOutbox.objects.filter(pk=row_pk).update(
+                attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            logger.warning("broker unreachable (%s); task %s kept in the outbox for later", exc, self.name)
+            return
+        TaskOutbox.objects.filter(pk=row_pk).delete()
 
     def publish_now(self, args, kwargs, options):
         """Publish without the outbox fallback (the flusher uses it: a failure leaves the row where it is)."""
@@ -79,8 +121,10 @@ def flush(app, batch: int = FLUSH_BATCH) -> int:
     last = 0
     while True:
         with transaction.atomic():
+            settled = Q(attempts__gt=0) | Q(created_at__lt=timezone.now() - IN_FLIGHT)
             rows = list(
-                TaskOutbox.objects.select_for_update(skip_locked=True).filter(pk__gt=last).order_by("id")[:batch]
+                TaskOutbox.objects.select_for_update(skip_locked=True).filter(settled, pk__gt=last)
+                .order_by("id")[:batch]
             )
             if not rows:
                 return sent

@@ -77,6 +77,13 @@ def user(db):
 
 
 def _notify(user, key="outbox:1"):
+    """A notification, written without queueing its e-mail (the tests queue what they need)."""
+    return Notification.objects.create(recipient=user, kind=MessageKind.APPLICATION_ACCEPTED, title="已受理",
+                                       dedupe_key=key)
+
+
+def _notify_queued(user, key="outbox:1"):
+    """A notification through the service, which queues its e-mail on commit (through the outbox)."""
     [n] = notify([user], kind=MessageKind.APPLICATION_ACCEPTED, title="已受理：工业质检关键技术研究",
                  body="申报书已通过形式审查，予以受理。", link="/portal/applications/1/", dedupe_key=key)
     return n
@@ -86,22 +93,22 @@ def test_a_task_the_broker_refuses_is_kept_with_its_id_and_the_transaction_goes_
         user, broker, not_eager, django_capture_on_commit_callbacks):
     broker.down = True
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        notification = _notify(user)  # queues the e-mail on commit, like every service does
+        notification = _notify_queued(user)  # queues the e-mail on commit, like every service does
         result = send_notification_email.apply_async(args=[notification.pk], countdown=30)
         # the refused publish left the transaction usable: the request carries on writing
-        other = _notify(user, key="outbox:2")
+        other = _notify_queued(user, key="outbox:2")
 
     assert isinstance(result, AsyncResult) and result.id
     rows = list(TaskOutbox.objects.order_by("id"))
     assert [(r.task, r.args) for r in rows] == [
-        (EMAIL_TASK, [notification.pk]),  # the explicit call, at once
-        (EMAIL_TASK, [notification.pk]),  # the on-commit e-mail of the first notification
+        (EMAIL_TASK, [notification.pk]),  # the on-commit e-mail of the first notification, written in the transaction
+        (EMAIL_TASK, [notification.pk]),  # the explicit call, kept when the broker refused it
         (EMAIL_TASK, [other.pk]),
     ]
-    first = rows[0]
+    first = rows[1]
     assert first.options == {"countdown": 30, "task_id": result.id}
     assert "OperationalError" in first.error and "Connection refused" in first.error
-    assert first.attempts == 1
+    assert [r.attempts for r in rows] == [1, 1, 1]  # the on-commit publishes were tried too, and refused
     assert all(r.options["task_id"] for r in rows) and len({r.options["task_id"] for r in rows}) == 3
     assert Notification.objects.filter(recipient=user).count() == 2  # both committed
     assert broker.published == [] and mail.outbox == []
@@ -174,7 +181,7 @@ def test_two_flushers_never_publish_the_same_row_twice(user, broker, not_eager):
         pytest.skip("row locks with SKIP LOCKED need PostgreSQL (SQLite has no row locks; CI runs PostgreSQL)")
     broker.down = True
     for i in range(24):
-        _notify(user, f"outbox:{i}")  # committed at once: its e-mail goes to the outbox
+        _notify_queued(user, f"outbox:{i}")  # committed at once: its e-mail goes to the outbox
     ids = [row.options["task_id"] for row in TaskOutbox.objects.all()]
     assert len(ids) == 24
     broker.down, broker.delay = False, 0.02
@@ -198,4 +205,43 @@ def test_two_flushers_never_publish_the_same_row_twice(user, broker, not_eager):
     assert not errors
     assert sorted(broker.ids()) == sorted(ids)  # each exactly once
     assert sum(counts) == 24 and all(counts)  # both took a share
+    assert not TaskOutbox.objects.exists()
+
+
+def test_a_task_queued_on_commit_is_written_with_the_change_and_deleted_once_published(
+        user, broker, not_eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        n = _notify_queued(user)
+        [row] = TaskOutbox.objects.all()  # in the same transaction as the notification
+        assert (row.task, row.args, row.attempts) == (EMAIL_TASK, [n.pk], 0)
+    assert [(name, args) for name, args, *_rest in broker.published] == [(EMAIL_TASK, [n.pk])]
+    assert broker.ids() == [row.options["task_id"]]
+    assert not TaskOutbox.objects.exists()
+
+
+def test_a_rolled_back_change_queues_nothing(user, broker, not_eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        _notify_queued(user)
+        raise RuntimeError("the request failed")
+    assert not TaskOutbox.objects.exists() and broker.published == []
+
+
+def test_a_process_that_dies_between_commit_and_publish_loses_nothing(
+        user, broker, not_eager, django_capture_on_commit_callbacks):
+    """The commit happened, the on-commit publish never ran (the worker was killed right then): the row written in
+    the transaction is still there, the flusher leaves it alone while it may be in flight, then publishes it."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
+        n = _notify_queued(user)
+    [row] = TaskOutbox.objects.all()
+    assert flush(app) == 0 and broker.published == []  # just committed: its own hook may still publish it
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=61), tick=False):
+        assert flush(app) == 1
+    assert [(name, args, task_id) for name, args, _kw, task_id, _o in broker.published] == [
+        (EMAIL_TASK, [n.pk], row.options["task_id"])
+    ]
     assert not TaskOutbox.objects.exists()
