@@ -24,11 +24,10 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.exceptions import PermissionRefused, TransitionRefused
 from accounts.models import User
-from accounts.workflow import T, Workflow, record_audit, run_transition
+from accounts.workflow import record_audit, run_transition
 from activity.deadlines import end_of_day
 from activity.messaging import MessageKind
 from activity.services import notify
@@ -37,7 +36,7 @@ from ..models import Project
 from ..services import terminate_project
 from .models import AcceptanceReport, TerminationProposal
 from .selectors import sees_all
-from .services import _lock_project, _officers, acceptance_due_date, checkable
+from .services import TERMINATION_PROPOSAL_WORKFLOW, _lock_project, _officers, acceptance_due_date, checkable
 
 TP = TerminationProposal.State
 AS = AcceptanceReport.State
@@ -45,18 +44,6 @@ P = Project.State
 
 #: an acceptance report in these states has not been applied for (still being filled in, or never started)
 NOT_APPLIED_STATES = (AS.DRAFT, AS.CANCELLED)
-
-TERMINATION_PROPOSAL_WORKFLOW = Workflow(
-    "projects.TerminationProposal",
-    TP,
-    [
-        # no source: a proposal is created in this state (by propose_termination); named here for its history label
-        T("propose", [], TP.PROPOSED, gettext_lazy("系统提出终止建议")),
-        T("accept", [TP.PROPOSED], TP.ACCEPTED, gettext_lazy("终止项目"), needs_reason=True),
-        T("dismiss", [TP.PROPOSED], TP.DISMISSED, gettext_lazy("不予终止"), needs_reason=True),
-    ],
-)
-
 
 def not_applied(prefix: str = "") -> Q:
     """The projects (or, with ``prefix``, the rows of a project relation) without an acceptance application."""

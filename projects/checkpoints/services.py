@@ -53,10 +53,12 @@ from ..models import (
 from ..signals import checkpoint_passed, project_terminated
 from ..uploads import inspect_upload
 from ..workflows import PROJECT_WORKFLOW
+from .models import TerminationProposal
 
 MS = MidtermReport.State
 AS = AcceptanceReport.State
 ES = ExtensionRequest.State
+TP = TerminationProposal.State
 P = Project.State
 AK = CheckpointAttachmentKind
 
@@ -772,6 +774,29 @@ def cancel_open_checkpoints(project: Project, *, actor, reason: str) -> None:
     for pk in ExtensionRequest.objects.filter(project=project, state=ES.SUBMITTED).values_list("pk", flat=True):
         run_transition(workflow=EXTENSION_WORKFLOW, queryset=ExtensionRequest.objects.all(), pk=pk, name="reject",
                        actor=actor, reason=note, apply=decided)
+    # a 终止建议 still open is answered 不予终止: the project ended otherwise (the one being accepted is no longer open)
+    closed = _("项目已结束，终止建议不再处理：%(r)s") % {"r": reason}
+
+    def answered(locked):
+        locked.decided_by, locked.decided_at, locked.note = actor, now, closed
+        return ["decided_by", "decided_at", "note"]
+
+    for pk in TerminationProposal.objects.filter(project=project, state=TP.PROPOSED).values_list(
+            "pk", flat=True):
+        run_transition(workflow=TERMINATION_PROPOSAL_WORKFLOW, queryset=TerminationProposal.objects.all(), pk=pk,
+                       name="dismiss", actor=actor, reason=closed, apply=answered)
+
+
+TERMINATION_PROPOSAL_WORKFLOW = Workflow(
+    "projects.TerminationProposal",
+    TP,
+    [
+        # no source: a proposal is created in this state (by propose_termination); named here for its history label
+        T("propose", [], TP.PROPOSED, gettext_lazy("系统提出终止建议")),
+        T("accept", [TP.PROPOSED], TP.ACCEPTED, gettext_lazy("终止项目"), needs_reason=True),
+        T("dismiss", [TP.PROPOSED], TP.DISMISSED, gettext_lazy("不予终止"), needs_reason=True),
+    ],
+)
 
 
 # ---- 延期 ----------------------------------------------------------------------------------------------------------

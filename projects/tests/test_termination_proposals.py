@@ -460,3 +460,16 @@ def test_every_proposal_state_has_a_badge_colour():
     css = Path(settings.BASE_DIR, "static", "css", "app.css").read_text(encoding="utf-8")
     for state in TP.values:
         assert f".kj-state-{state} " in css or f".kj-state-{state}," in css, state
+
+
+def test_a_project_ended_otherwise_answers_its_open_proposal(project, officer):
+    """The officer terminates the project from its own page while the proposal waits: the proposal is answered
+    不予终止 with the reason, audited, and no longer waits on the office index."""
+    proposal = propose(project)
+    project_services.terminate_project(actor=officer, project_id=project.pk, fault=False, reason="承担单位申请终止")
+    proposal.refresh_from_db()
+    assert proposal.state == TP.DISMISSED and proposal.decided_by == officer
+    assert "项目已结束" in proposal.note and "承担单位申请终止" in proposal.note
+    assert AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(TerminationProposal),
+                                     target_id=str(proposal.pk), verb="dismiss").exists()
+    assert not TerminationProposal.objects.filter(state=TP.PROPOSED).exists()
