@@ -552,7 +552,10 @@ class Project(models.Model):
                 name="project_one_source",
             ),
         ]
-        indexes = [models.Index(fields=["established_at"], name="project_established")]
+        indexes = [
+            models.Index(fields=["established_at"], name="project_established"),
+            models.Index(fields=["state", "end_date"], name="project_running_end"),  # the acceptance deadline sweep
+        ]
 
     def __str__(self):
         return f"{self.number} {self.title}"

@@ -416,6 +416,7 @@ class ProjectMilestone(models.Model):
             models.CheckConstraint(condition=Q(poster_verdict__in=["", "pass", "fail"]),
                                    name="project_milestone_verdict_valid"),
         ]
+        indexes = [models.Index(fields=["state", "due_date"], name="project_milestone_due")]
 
     def __str__(self):
         return f"{self.position}. {self.title}"

@@ -247,6 +247,7 @@ class ExtensionRequest(models.Model):
             models.CheckConstraint(condition=Q(new_end_date__gt=models.F("original_end_date")),
                                    name="extension_moves_forward"),
         ]
+        indexes = [models.Index(fields=["state", "requested_at"], name="extension_pending")]
 
     def __str__(self):
         return _("延期申请 %(p)s") % {"p": self.project.number}
