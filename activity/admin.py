@@ -427,12 +427,28 @@ class ReminderAdmin(BureauReadOnlyAdmin):
     def stage_display(self, obj):
         return Stage.label(obj.stage)
 
+    def get_list_display(self, request):
+        # the notification admin is the superusers' (messages are private): others get its title, not a link to a 403
+        if request.user.is_superuser:
+            return self.list_display
+        return [("notification_title" if f == "notification_display" else f) for f in self.list_display]
+
+    def get_fields(self, request, obj=None):
+        return self.get_list_display(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_list_display(request)
+
     @admin.display(description=_("通知"))
     def notification_display(self, obj):
         n = obj.notification
         if n is None:
             return "—"
         return format_html('<a href="{}">{}</a>', reverse("admin:activity_notification_change", args=[n.pk]), n.title)
+
+    @admin.display(description=_("通知"))
+    def notification_title(self, obj):
+        return obj.notification.title if obj.notification is not None else "—"
 
 
 @admin.register(Escalation)
@@ -464,6 +480,13 @@ class TaskOutboxAdmin(ReadOnlyAdmin):
     search_fields = ["task", "error"]
     fields = ["task", "args", "kwargs", "options", "error", "attempts", "created_at"]
     readonly_fields = fields
+
+    # Task arguments are internals: superusers only, whatever model permission a staff user was given.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
 
     @admin.action(description=_("立即投递（全部待投递任务）"))
     def flush_now(self, request, queryset):

@@ -152,12 +152,16 @@ def history(obj, workflow=None) -> list[AuditEvent]:
 
 
 def may_see_escalations(user) -> bool:
-    """The 督办 board is the bureau's: 局领导, 业务处室 and the staff; organisations and experts never see it."""
+    """The 督办 board is the bureau's: 局领导, 业务处室, superusers and a system administrator (the staff flag, no
+    role); organisations, experts and finance never see it, even with the staff flag (which only opens the admin)."""
     from accounts.roles import Role
 
     if not (user.is_authenticated and user.is_active):
         return False
-    return bool(user.is_superuser or user.is_staff or user.has_role(Role.SUPERVISOR) or user.has_role(Role.OFFICER))
+    if user.is_superuser or user.has_role(Role.SUPERVISOR) or user.has_role(Role.OFFICER):
+        return True
+    others = (Role.APPLICANT, Role.ORG_ADMIN, Role.EXPERT, Role.FINANCE)
+    return bool(user.is_staff and user.organization_id is None and not any(user.has_role(r) for r in others))
 
 
 #: the 督办 board's order: 红牌 first, then 黄牌, then 逾期; within a level the oldest deadline first
