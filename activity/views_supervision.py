@@ -7,6 +7,8 @@ The sweeper opens an item when a deadline passes and raises it to 黄牌 and 红
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -47,8 +49,22 @@ class BoardFilterForm(forms.Form):
         }
 
 
-def _days(delta) -> int:
-    return max(delta.days, 0)
+def _last_day(due_at) -> datetime.date:
+    """The last day on which a deadline is met, local time: a date deadline is stored as the instant the next day
+    begins (deadlines.end_of_day), so 00:00 on the 12th is "the 11th", as the obligation's own page shows it."""
+    return timezone.localtime(due_at - datetime.timedelta(microseconds=1)).date()
+
+
+def _due_label(due_at) -> str:
+    local = timezone.localtime(due_at)
+    if local.time() == datetime.time.min:
+        return _last_day(due_at).isoformat()
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _days_since(day: datetime.date, today: datetime.date) -> int:
+    """Calendar days, as people count them: due the 11th, on the 23rd it is 12 days overdue (never below 0)."""
+    return max((today - day).days, 0)
 
 
 @login_required
@@ -67,9 +83,10 @@ def board(request):
     rows = list(page.object_list)
     for e in rows:
         e.kind_label = kind_label(e.kind)
-        end = e.resolved_at or now
-        e.days_overdue = _days(end - e.due_at)
-        e.days_at_level = _days(end - e.level_at)
+        end = timezone.localtime(e.resolved_at or now).date()
+        e.due_label = _due_label(e.due_at)
+        e.days_overdue = _days_since(_last_day(e.due_at), end)
+        e.days_at_level = _days_since(timezone.localtime(e.level_at).date(), end)
     return render(request, "activity/board.html", {
         "tab": tab,
         "tabs": list(TABS.items()),

@@ -109,6 +109,24 @@ def test_a_row_shows_kind_title_link_holder_organisation_deadline_and_ages(clien
     assert "已自动处理（2026-11-22）" in html
 
 
+@pytest.mark.parametrize("hour", [0, 9, 15, 23])
+def test_a_date_deadline_shows_its_last_day_and_calendar_days_as_its_own_page_does(client, officer, hour):
+    """中期报告 due 11-11 (met until the end of that day): on 11-23, at any hour, the board says 11-11 and 12 days,
+    not "11-12 00:00" and 11 days; an item raised to 黄牌 yesterday evening has been 黄牌 for 1 day."""
+    moment = timezone.make_aware(datetime.datetime(2026, 11, 23, hour, 30))
+    with time_machine.travel(moment, tick=False):
+        Escalation.objects.create(
+            kind=MIDTERM, object_id=1, due_at=deadlines.end_of_day(datetime.date(2026, 11, 11)), level="yellow",
+            title="《高分子材料》中期检查报告", holder="宁波甲乙新材料有限公司", link="/x/1/",
+            opened_at=moment - datetime.timedelta(days=11),
+            level_at=timezone.make_aware(datetime.datetime(2026, 11, 22, 23, 50)))
+        html = get(client, officer)
+    assert re.search(r'data-testid="due">2026-11-11<', html)
+    assert "2026-11-12" not in html
+    assert "逾期 12 天" in html
+    assert "黄牌 1 天" in html
+
+
 def test_no_automatic_action_shows_a_dash(client, officer):
     esc("yellow", days_overdue=4)
     html = get(client, officer)
@@ -233,4 +251,5 @@ def test_a_swept_midterm_report_appears_on_the_board(client, supervisor, officer
     assert rows(html) == ["red"]
     assert project.title in html and project.organization.name in html
     assert f'href="{item.link}"' in html
-    assert "逾期 11 天" in html
+    assert f'data-testid="due">{due.isoformat()}<' in html  # the due date the organisation was given
+    assert "逾期 12 天" in html  # due on day D, now D+12 01:00: calendar days, as on the checkpoint pages
