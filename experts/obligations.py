@@ -17,7 +17,7 @@ import datetime
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.exceptions import DomainError
 from accounts.roles import Role
@@ -44,10 +44,10 @@ class InvitationUnanswered(ObligationKind):
     """评审邀请 not yet accepted or declined, its response deadline near."""
 
     code = "invitation_unanswered"
-    label = _lazy("评审邀请答复")
+    label = gettext_lazy("评审邀请答复")
     model = Assignment
-    owner_label = _lazy("受邀专家")
-    responsible_label = _lazy("无（逾期未答复的邀请自动失效并替补）")
+    owner_label = gettext_lazy("受邀专家")
+    responsible_label = gettext_lazy("无（逾期未答复的邀请自动失效并替补）")
     # respond_by is often a few days after the invitation; a lapsed invitation is expired and replaced by
     # experts.expire_due_invitations, so nothing here climbs past the deadline
     defaults = PolicyDefaults(windows=(2, 1), remind_overdue=False, yellow_after_days=None, red_after_days=None)
@@ -82,11 +82,11 @@ class ReviewDue(ObligationKind):
     """An accepted review not submitted by its deadline; reassigned to another eligible expert when overdue."""
 
     code = "review_due"
-    label = _lazy("专家评审意见提交")
+    label = gettext_lazy("专家评审意见提交")
     model = Assignment
-    owner_label = _lazy("评审专家")
-    responsible_label = _lazy("业务处室")
-    action_label = _lazy("逾期改派其他符合条件的专家（无人可派时通知业务处室）")
+    owner_label = gettext_lazy("评审专家")
+    responsible_label = gettext_lazy("业务处室")
+    action_label = gettext_lazy("逾期改派其他符合条件的专家（无人可派时通知业务处室）")
     # 黄牌 a day late (the officers may still act by hand), reassigned the day after, 红牌 when it could not be
     defaults = PolicyDefaults(windows=(3, 1), yellow_after_days=1, red_after_days=3, auto_action=True,
                               action_after_days=2)
@@ -129,10 +129,10 @@ class PublicityEnd(ObligationKind):
     """立项清单 in 公示: the officers are told it ends (objections to settle), then that it awaits approval."""
 
     code = "publicity_end"
-    label = _lazy("立项公示期满批准")
+    label = gettext_lazy("立项公示期满批准")
     model = FundingList
-    owner_label = _lazy("业务处室")
-    responsible_label = _lazy("业务处室")
+    owner_label = gettext_lazy("业务处室")
+    responsible_label = gettext_lazy("业务处室")
     defaults = PolicyDefaults(windows=(3, 1), yellow_after_days=3, red_after_days=7)
 
     def candidates(self, horizon, policy):

@@ -24,7 +24,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.roles import Role
 from activity.deadlines import (
@@ -111,10 +111,10 @@ class AgreementUnsigned(_WorkdayKind):
     """A 任务书 drafted and not yet confirmed by both the organisation and the bureau."""
 
     code = "agreement_unsigned"
-    label = _lazy("任务书签订")
+    label = gettext_lazy("任务书签订")
     model = TaskAgreement
-    owner_label = _lazy("尚未确认的一方（承担单位的单位管理员、业务处室）")
-    responsible_label = _lazy("业务处室、单位管理员")
+    owner_label = gettext_lazy("尚未确认的一方（承担单位的单位管理员、业务处室）")
+    responsible_label = gettext_lazy("业务处室、单位管理员")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=7, service_days=20)
     base_field = "created_at"
 
@@ -168,10 +168,10 @@ class DisbursementUnapproved(_WorkdayKind):
     """
 
     code = "disbursement_unapproved"
-    label = _lazy("拨付复核")
+    label = gettext_lazy("拨付复核")
     model = Disbursement
-    owner_label = _lazy("财务（登记人以外的财务人员）")
-    responsible_label = _lazy("财务、业务处室")
+    owner_label = gettext_lazy("财务（登记人以外的财务人员）")
+    responsible_label = gettext_lazy("财务、业务处室")
     defaults = PolicyDefaults(windows=(1,), yellow_after_days=2, red_after_days=5, service_days=3)
     base_field = "recorded_at"
 
@@ -215,10 +215,10 @@ class RecoveryDue(ObligationKind):
     """An open 追回单 with money still outstanding on its 缴回期限 (only approved repayments count as paid back)."""
 
     code = "recovery_due"
-    label = _lazy("追回资金缴回")
+    label = gettext_lazy("追回资金缴回")
     model = RecoveryOrder
-    owner_label = _lazy("承担单位的单位管理员")
-    responsible_label = _lazy("财务、业务处室、单位管理员")
+    owner_label = gettext_lazy("承担单位的单位管理员")
+    responsible_label = gettext_lazy("财务、业务处室、单位管理员")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
 
     def candidates(self, horizon, policy):
@@ -259,10 +259,10 @@ class BudgetAdjustmentDecision(_WorkdayKind):
     """A 预算调整 beyond the organisation's delegation, waiting for the officer's approval or rejection."""
 
     code = "budget_adjustment_decision"
-    label = _lazy("预算调整审批")
+    label = gettext_lazy("预算调整审批")
     model = BudgetAdjustment
-    owner_label = _lazy("业务处室")
-    responsible_label = _lazy("业务处室")
+    owner_label = gettext_lazy("业务处室")
+    responsible_label = gettext_lazy("业务处室")
     defaults = PolicyDefaults(windows=(3, 1), yellow_after_days=3, red_after_days=7, service_days=5)
     base_field = "requested_at"
 
@@ -297,10 +297,10 @@ class SubsidyClaimVerification(_WorkdayKind):
     """A 后补助 claim submitted (or resubmitted after a return), waiting for the officer to verify or return it."""
 
     code = "subsidy_claim_verification"
-    label = _lazy("后补助核定")
+    label = gettext_lazy("后补助核定")
     model = PostSubsidyClaim
-    owner_label = _lazy("业务处室")
-    responsible_label = _lazy("业务处室")
+    owner_label = gettext_lazy("业务处室")
+    responsible_label = gettext_lazy("业务处室")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=7, service_days=20)
     base_field = "submitted_at"
 

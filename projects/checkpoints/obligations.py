@@ -11,7 +11,7 @@ import datetime
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.exceptions import InvalidInput
 from accounts.roles import Role
@@ -70,11 +70,11 @@ class AcceptanceDue(ObligationKind):
     ``action_after_days``) the project becomes a 终止建议 for the officer."""
 
     code = "acceptance_due"
-    label = _lazy("验收申请")
+    label = gettext_lazy("验收申请")
     model = Project
-    owner_label = _lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = _lazy("业务处室、单位管理员")
-    action_label = _lazy("生成项目终止建议，由业务处室决定终止项目或不予终止")
+    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
+    responsible_label = gettext_lazy("业务处室、单位管理员")
+    action_label = gettext_lazy("生成项目终止建议，由业务处室决定终止项目或不予终止")
     defaults = PolicyDefaults(windows=(30, 7, 1), yellow_after_days=7, red_after_days=30, auto_action=True,
                               action_after_days=0)
 
