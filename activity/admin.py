@@ -296,6 +296,15 @@ class ReminderPolicyForm(forms.ModelForm):
                 (code, f"{kind.label}（{code}）") for code, kind in sorted(registry().items()) if code not in taken
             ]
 
+    def clean_windows(self):
+        """Stored as it is read: distinct days, the farthest first ("3,7,,3" → "7,3")."""
+        value = self.cleaned_data.get("windows") or ""
+        try:
+            days = sorted({int(p) for p in value.replace("，", ",").split(",") if p.strip()}, reverse=True)
+        except ValueError:
+            return value  # the model's validator says what is wrong
+        return ",".join(str(d) for d in days)
+
     def clean_kind(self):
         code = self.cleaned_data["kind"]
         if get_kind(code) is None:
@@ -339,7 +348,13 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:  # a new row: the kind is chosen first, its labels show once saved
             return [(None, {"fields": ["kind", "enabled"]}), *self.fieldsets[1:3]]
-        return self.fieldsets
+        # only what the kind uses: 办理时限 for a deadline counted from a date, 自动处理 for a kind that has one
+        kind = get_kind(obj.kind)
+        used = [f for f in self.fieldsets[2][1]["fields"] if kind is None
+                or (f == "service_days" and kind.defaults.service_days is not None)
+                or (f != "service_days" and kind.can_act)]
+        middle = [(self.fieldsets[2][0], {"fields": used})] if used else []
+        return [*self.fieldsets[:2], *middle, self.fieldsets[3]]
 
     @admin.display(description=_("期限类型名称"))
     def kind_display(self, obj):

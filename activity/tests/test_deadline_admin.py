@@ -107,14 +107,41 @@ def test_bad_windows_are_refused(client, officer):
     assert policy.windows == "7,3,1"
 
 
-def test_automatic_handling_only_for_kinds_that_have_one(client, officer):
+def test_automatic_handling_only_for_kinds_that_have_one(client, officer, acting_kind):
+    policies = ensure_policies()
+    policy = policies[MIDTERM]
+    client.force_login(officer)
+    url = reverse("admin:activity_reminderpolicy_change", args=[policy.pk])
+    html = client.get(url).content.decode()
+    # 中期检查 has no automatic action and its deadline is a date: neither 自动处理 nor 办理时限 is offered
+    assert 'name="auto_action"' not in html and 'name="action_after_days"' not in html
+    assert 'name="service_days"' not in html
+    response = client.post(url, policy_data(policy, auto_action="on", action_after_days=3, service_days=5))
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.auto_action is False and policy.action_after_days == 0 and policy.service_days is None
+    # a kind that acts offers it
+    html = client.get(reverse("admin:activity_reminderpolicy_change", args=[policies[acting_kind].pk])).content.decode()
+    assert 'name="auto_action"' in html and 'name="action_after_days"' in html
+
+
+def test_service_days_offered_for_a_kind_counted_from_a_date(client, officer):
+    policy = ensure_policies()["formal_review"]
+    client.force_login(officer)
+    html = client.get(reverse("admin:activity_reminderpolicy_change", args=[policy.pk])).content.decode()
+    assert 'name="service_days"' in html
+
+
+def test_the_windows_are_stored_as_read(client, officer):
     policy = ensure_policies()[MIDTERM]
     client.force_login(officer)
     url = reverse("admin:activity_reminderpolicy_change", args=[policy.pk])
-    html = client.post(url, policy_data(policy, auto_action="on")).content.decode()
-    assert "此类期限没有自动处理" in html
+    assert client.post(url, policy_data(policy, windows="2,,5，2")).status_code == 302
     policy.refresh_from_db()
-    assert policy.auto_action is False
+    assert policy.windows == "5,2"
+    assert client.post(url, policy_data(policy, windows="")).status_code == 302
+    policy.refresh_from_db()
+    assert policy.windows == "" and policy.window_days == []
 
 
 def test_adding_a_policy_offers_only_registered_kinds_without_one(client, superuser, acting_kind):
