@@ -85,6 +85,7 @@ def board(request):
         e.kind_label = kind_label(e.kind)
         end = timezone.localtime(e.resolved_at or now).date()
         e.due_label = _due_label(e.due_at)
+        e.not_due = e.resolved_at is None and now < e.due_at  # swept ahead (sweep_deadlines --days) or moved
         e.days_overdue = _days_since(_last_day(e.due_at), end)
         e.days_at_level = _days_since(timezone.localtime(e.level_at).date(), end)
     return render(request, "activity/board.html", {

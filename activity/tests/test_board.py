@@ -127,6 +127,19 @@ def test_a_date_deadline_shows_its_last_day_and_calendar_days_as_its_own_page_do
     assert "黄牌 1 天" in html
 
 
+def test_an_item_swept_ahead_says_not_yet_due_and_a_fresh_one_less_than_a_day(client, officer):
+    """sweep_deadlines --days 30 opens items whose deadline is still ahead: the board says so instead of
+    "逾期 0 天"; a datetime deadline passed an hour ago is "逾期不足 1 天"."""
+    ahead = esc("red", days_overdue=0, title="未来事项")
+    Escalation.objects.filter(pk=ahead.pk).update(due_at=NOW + datetime.timedelta(days=14))
+    esc("overdue", days_overdue=0, title="刚刚逾期")
+    Escalation.objects.filter(title="刚刚逾期").update(due_at=NOW - datetime.timedelta(hours=1))
+    html = get(client, officer, level="all")
+    assert html.count('data-testid="not-due"') == 1
+    assert "尚未到期" in html and "逾期不足 1 天" in html
+    assert "逾期 0 天" not in html
+
+
 def test_no_automatic_action_shows_a_dash(client, officer):
     esc("yellow", days_overdue=4)
     html = get(client, officer)
