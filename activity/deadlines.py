@@ -101,6 +101,12 @@ class ObligationKind:
     def obligations(self, rows: Sequence[Model], policy) -> list[Obligation]:
         raise NotImplementedError
 
+    def deadlines(self, rows: Sequence[Model], policy) -> dict[int, datetime.datetime]:
+        """The deadline of each row that is an obligation, by pk (the sweeper resolves 督办 items with it).
+        By default from ``obligations``; a kind that can read it off the rows, without the recipients' queries,
+        overrides it (it must agree with ``obligations``)."""
+        return {ob.pk: ob.due_at for ob in self.obligations(rows, policy)}
+
     def act(self, pk: int, due_at: datetime.datetime, now: datetime.datetime) -> bool:
         return False
 

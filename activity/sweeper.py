@@ -227,12 +227,14 @@ def _write(kind, policy, plan, overdue, now) -> tuple[int, int, int, int]:
                 continue
             if title is None:
                 title, body = _message(kind, ob, stage, now)
+                title, body = str(title)[:200], str(body)
+            # ids, not instances: assigning a related instance costs more than the rest of the row
             notifications.append(
                 Notification(
-                    recipient=user,
+                    recipient_id=user.pk,
                     kind=STAGE_MESSAGE_KIND.get(stage, MessageKind.DEADLINE_REMINDER),
-                    title=str(title)[:200],
-                    body=str(body),
+                    title=title,
+                    body=body,
                     link=_link_for(ob, stage, user, board_link),
                     target_id=str(ob.pk),
                     dedupe_key=f"deadline:{code}:{ob.pk}:{_due_key(ob.due_at)}:{stage}:u{user.pk}"[:200],
@@ -242,13 +244,13 @@ def _write(kind, policy, plan, overdue, now) -> tuple[int, int, int, int]:
     created = Notification.objects.bulk_create(notifications, batch_size=1000)
     Reminder.objects.bulk_create(
         [
-            Reminder(kind=code, object_id=ob.pk, due_at=ob.due_at, stage=stage, recipient=user, notification=n,
-                     created_at=now)
+            Reminder(kind=code, object_id=ob.pk, due_at=ob.due_at, stage=stage, recipient_id=user.pk,
+                     notification_id=n.pk, created_at=now)
             for n, (ob, stage, user) in zip(created, meta, strict=True)
         ],
         batch_size=1000,
     )
-    to_mail = [n.pk for n in created if n.recipient.email]
+    to_mail = [n.pk for n, (_ob, _stage, user) in zip(created, meta, strict=True) if user.email]
     to_text = [
         n.pk for n, (ob, stage, user) in zip(created, meta, strict=True)
         if policy.sms and stage in Stage.LEVELS and user.phone
@@ -314,7 +316,8 @@ def _resolve(kind, policy, now, batch_size, result: SweepResult) -> None:
             return
         last = batch[-1][0]
         rows = list(kind.candidates(now, policy).filter(pk__in={object_id for _pk, object_id, _due in batch}))
-        still = {(ob.pk, ob.due_at) for ob in kind.obligations(rows, policy) if ob.due_at <= now} if rows else set()
+        due = kind.deadlines(rows, policy) if rows else {}
+        still = {(pk, due_at) for pk, due_at in due.items() if due_at <= now}
         done = [pk for pk, object_id, due_at in batch if (object_id, due_at) not in still]
         if done:
             result.resolved += Escalation.objects.filter(pk__in=done, resolved_at__isnull=True).update(resolved_at=now)

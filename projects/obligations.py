@@ -36,6 +36,7 @@ from activity.deadlines import (
     register,
     role_users,
     shift,
+    users_by_pk,
 )
 from activity.models import AuditEvent
 from activity.workdays import _is_workday, _overrides, add_workdays
@@ -243,14 +244,24 @@ def checkpoint_people(projects: Iterable[Project]):
     the officers and the organisation's admins are responsible (黄牌)."""
     projects = list(projects)
     admins = org_admins_by_org(p.organization_id for p in projects)
+    # the authors once each (active ones only), not a User row per report
+    authors = users_by_pk(p.application.created_by_id for p in projects if p.application_id)
     officers = role_users(Role.OFFICER)
 
     def people(project: Project) -> tuple[list, list]:
         org_admins = admins.get(project.organization_id, [])
-        author = project.application.created_by if project.application_id else None
+        author = authors.get(project.application.created_by_id) if project.application_id else None
         return _unique(org_admins, _active(author)), _unique(officers, org_admins)
 
     return people
+
+
+def _pk_url(name: str):
+    """``reverse(name, args=[pk])`` for a batch: the URL is reversed once and each pk put in place of a marker
+    (reversing costs ~0.1 ms, two per report)."""
+    marker = "918273645546372819"
+    head, tail = reverse(name, args=[marker]).split(marker)
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 class _CheckpointReportKind(ObligationKind):
@@ -261,10 +272,15 @@ class _CheckpointReportKind(ObligationKind):
     portal_url = office_url = ""
 
     def obligations(self, rows, policy):
+        # only the columns read here: the reports' progress and spending, the applications' texts are large
         rows = list(self.model.objects.filter(pk__in=[r.pk for r in rows]).select_related(
-            "project__organization", "project__application__created_by"
+            "project__organization", "project__application"
+        ).only(
+            self.due_field, "project__title", "project__organization__name", "project__application__created_by_id"
         ))
         people = checkpoint_people(report.project for report in rows)
+        title, what = _("《%(title)s》%(what)s"), str(self.what)
+        portal_link, office_link = _pk_url(self.portal_url), _pk_url(self.office_url)
         out = []
         for report in rows:
             project = report.project
@@ -272,15 +288,18 @@ class _CheckpointReportKind(ObligationKind):
             out.append(Obligation(
                 pk=report.pk,
                 due_at=end_of_day(getattr(report, self.due_field)),
-                title=_("《%(title)s》%(what)s") % {"title": project.title, "what": self.what},
+                title=title % {"title": project.title, "what": what},
                 owners=owners,
                 responsible=responsible,
                 holder=project.organization.name,
-                link=reverse(self.portal_url, args=[report.pk]),
-                office_link=reverse(self.office_url, args=[report.pk]),
+                link=portal_link(report.pk),
+                office_link=office_link(report.pk),
                 organization_id=project.organization_id,
             ))
         return out
+
+    def deadlines(self, rows, policy):
+        return {report.pk: end_of_day(getattr(report, self.due_field)) for report in rows}
 
 
 class MidtermDue(_CheckpointReportKind):
