@@ -153,6 +153,26 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
 
 
+def last_day(due_at: datetime.datetime) -> datetime.date:
+    """The last day on which a deadline is met, local time: a date deadline is stored as the instant the next day
+    begins (``end_of_day``), so 00:00 on the 12th is "the 11th", as the obligation's own page shows it."""
+    return timezone.localtime(due_at - datetime.timedelta(microseconds=1)).date()
+
+
+def due_text(due_at: datetime.datetime) -> str:
+    """A deadline as people read it: "2026-11-11" for a date deadline, "2026-11-11 17:00" for a moment."""
+    local = timezone.localtime(due_at)
+    if local.time() == datetime.time.min or due_at.date() >= datetime.date.max:
+        return last_day(due_at).isoformat()
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def days_between(day: datetime.date, today: datetime.date) -> int:
+    """Calendar days from ``day`` to ``today``, as people count them: due the 11th, on the 23rd it is 12 days
+    overdue (never below 0)."""
+    return max((today - day).days, 0)
+
+
 def horizon_date(horizon: datetime.datetime) -> datetime.date:
     """The last date whose end-of-day deadline can fall at or before ``horizon`` (for DateField filters)."""
     return timezone.localtime(horizon).date()

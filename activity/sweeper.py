@@ -29,7 +29,17 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from accounts.selectors import users_with_role
 
-from .deadlines import Obligation, ObligationKind, Stage, reached_stages, registry, shift
+from .deadlines import (
+    Obligation,
+    ObligationKind,
+    Stage,
+    days_between,
+    due_text,
+    last_day,
+    reached_stages,
+    registry,
+    shift,
+)
 from .messaging import MessageKind
 from .models import Escalation, Notification, Reminder, ReminderPolicy
 
@@ -160,18 +170,22 @@ def _apply_batch(kind, policy, obligations: list[Obligation], now, supervisors, 
 
 
 def _message(kind, ob: Obligation, stage: str, now) -> tuple[str, str]:
-    due = timezone.localtime(ob.due_at)
-    due_text = due.strftime("%Y-%m-%d %H:%M")
-    label = kind.label
+    """The title and body of one stage's message, with the deadline and the days counted as the obligation's own
+    page and the 督办 board show them (a date deadline is its last day; days are calendar days)."""
+    today = timezone.localdate(now)
+    params = {"label": kind.label, "title": ob.title, "due": due_text(ob.due_at), "holder": ob.holder or "-"}
     if stage.startswith("d"):
-        days_left = max((ob.due_at - now).days, 0)
-        title = _("【期限提醒】%(title)s 将于 %(due)s 到期") % {"title": ob.title, "due": due_text}
-        body = _("%(label)s：%(title)s 的期限为 %(due)s（还有约 %(days)s 天）。请按时办理。") % {
-            "label": label, "title": ob.title, "due": due_text, "days": days_left + 1 if days_left else _("不到1"),
-        }
+        left = (last_day(ob.due_at) - today).days
+        title = _("【期限提醒】%(title)s 将于 %(due)s 到期") % params
+        if left > 0:
+            body = _("%(label)s：%(title)s 的期限为 %(due)s，还有 %(days)s 天。请按时办理。") % {**params, "days": left}
+        else:
+            body = _("%(label)s：%(title)s 的期限为 %(due)s，今天到期。请按时办理。") % params
         return title, body
-    days = (now - ob.due_at).days
-    params = {"label": label, "title": ob.title, "due": due_text, "days": days, "holder": ob.holder or "-"}
+    days = days_between(last_day(ob.due_at), today)
+    params["days"] = days
+    late = (_("已逾期 %(days)s 天") if days else _("已逾期不足 1 天")) % params
+    params["late"] = late
     if stage == Stage.OVERDUE:
         return (
             _("【逾期】%(title)s 已于 %(due)s 到期") % params,
@@ -179,19 +193,22 @@ def _message(kind, ob: Obligation, stage: str, now) -> tuple[str, str]:
         )
     if stage == Stage.YELLOW:
         return (
-            _("【黄牌】%(holder)s：%(title)s 已逾期 %(days)s 天") % params,
-            _("%(label)s：%(holder)s 的 %(title)s 已于 %(due)s 到期，逾期 %(days)s 天仍未办理。请督促办理。") % params,
+            _("【黄牌】%(holder)s：%(title)s %(late)s") % params,
+            _("%(label)s：%(holder)s 的 %(title)s 已于 %(due)s 到期，%(late)s，仍未办理。请督促办理。") % params,
         )
     return (
-        _("【红牌督办】%(holder)s：%(title)s 已逾期 %(days)s 天") % params,
-        _("%(label)s：%(holder)s 的 %(title)s 已于 %(due)s 到期，逾期 %(days)s 天仍未办理，已列入督办。") % params,
+        _("【红牌督办】%(holder)s：%(title)s %(late)s") % params,
+        _("%(label)s：%(holder)s 的 %(title)s 已于 %(due)s 到期，%(late)s，仍未办理，已列入督办。") % params,
     )
 
 
 def _link_for(ob: Obligation, stage: str, user, board_link: str) -> str:
+    """Where the message sends its recipient: 红牌 to the 督办 board; a 黄牌 to the bureau's page when the recipient
+    is the bureau's (no organisation), the organisation's page for an organisation's user (the obligation's own, or
+    another one the kind involves, e.g. a 揭榜 poster); the owners to ``link``."""
     if stage == Stage.RED:
         return board_link
-    if stage == Stage.YELLOW and getattr(user, "organization_id", None) != ob.organization_id:
+    if stage == Stage.YELLOW and getattr(user, "organization_id", None) is None:
         return ob.office_link or ob.link
     return ob.link or ob.office_link
 
@@ -255,10 +272,8 @@ def _write(kind, policy, plan, overdue, now) -> tuple[int, int, int, int]:
         n.pk for n, (ob, stage, user) in zip(created, meta, strict=True)
         if policy.sms and stage in Stage.LEVELS and user.phone
     ]
-    for i in range(0, len(to_mail), 200):
-        send_notification_emails.delay_on_commit(to_mail[i : i + 200])
-    for i in range(0, len(to_text), 200):
-        send_notification_sms.delay_on_commit(to_text[i : i + 200])
+    send_notification_emails.delay_many_on_commit([(to_mail[i : i + 200],) for i in range(0, len(to_mail), 200)])
+    send_notification_sms.delay_many_on_commit([(to_text[i : i + 200],) for i in range(0, len(to_text), 200)])
 
     opened = raised = acted = 0
     if overdue:
@@ -282,7 +297,8 @@ def _write(kind, policy, plan, overdue, now) -> tuple[int, int, int, int]:
                     raised += 1
                 if esc.resolved_at is not None:
                     esc.resolved_at, dirty = None, True
-                if dirty or esc.title != ob.title[:255] or esc.holder != ob.holder[:255]:
+                link = (ob.office_link or ob.link)[:255]
+                if dirty or (esc.title, esc.holder, esc.link) != (ob.title[:255], ob.holder[:255], link):
                     changed.append(esc)
             esc.title, esc.holder = ob.title[:255], ob.holder[:255]
             esc.link = (ob.office_link or ob.link)[:255]

@@ -7,8 +7,6 @@ The sweeper opens an item when a deadline passes and raises it to 黄牌 and 红
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from .deadlines import kind_label, registry
+from .deadlines import days_between, due_text, kind_label, last_day, registry
 from .selectors import BOARD_LEVELS, RESOLVED_DAYS, escalation_counts, supervision_board
 
 PAGE_SIZE = 30
@@ -34,7 +32,7 @@ class BoardFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["level"].choices = [(value, label) for value, (label, _levels) in BOARD_LEVELS.items()]
-        kinds = sorted(((code, str(kind.label)) for code, kind in registry().items()), key=lambda c: c[0])
+        kinds = sorted(((code, str(kind.label)) for code, kind in registry().items()), key=lambda c: c[1])
         self.fields["kind"].choices = [("", _("全部类型")), *kinds]
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm" if isinstance(
@@ -47,24 +45,6 @@ class BoardFilterForm(forms.Form):
             "kind": data.get("kind") or "",
             "organization": (data.get("org") or "").strip(),
         }
-
-
-def _last_day(due_at) -> datetime.date:
-    """The last day on which a deadline is met, local time: a date deadline is stored as the instant the next day
-    begins (deadlines.end_of_day), so 00:00 on the 12th is "the 11th", as the obligation's own page shows it."""
-    return timezone.localtime(due_at - datetime.timedelta(microseconds=1)).date()
-
-
-def _due_label(due_at) -> str:
-    local = timezone.localtime(due_at)
-    if local.time() == datetime.time.min:
-        return _last_day(due_at).isoformat()
-    return local.strftime("%Y-%m-%d %H:%M")
-
-
-def _days_since(day: datetime.date, today: datetime.date) -> int:
-    """Calendar days, as people count them: due the 11th, on the 23rd it is 12 days overdue (never below 0)."""
-    return max((today - day).days, 0)
 
 
 @login_required
@@ -84,10 +64,10 @@ def board(request):
     for e in rows:
         e.kind_label = kind_label(e.kind)
         end = timezone.localtime(e.resolved_at or now).date()
-        e.due_label = _due_label(e.due_at)
+        e.due_label = due_text(e.due_at)
         e.not_due = e.resolved_at is None and now < e.due_at  # swept ahead (sweep_deadlines --days) or moved
-        e.days_overdue = _days_since(_last_day(e.due_at), end)
-        e.days_at_level = _days_since(timezone.localtime(e.level_at).date(), end)
+        e.days_overdue = days_between(last_day(e.due_at), end)
+        e.days_at_level = days_between(timezone.localtime(e.level_at).date(), end)
     return render(request, "activity/board.html", {
         "tab": tab,
         "tabs": list(TABS.items()),

@@ -169,6 +169,7 @@ class Endorsement(ObligationKind):
         dues = workday_dues((timezone.localdate(app.submitted_at) for app in rows), _service_days(self, policy))
         admins = org_admins_by_org(app.organization_id for app in rows)
         officers = role_users(Role.OFFICER)
+        board = f"{reverse('supervision:board')}?kind={self.code}"
         out = []
         for app in rows:
             org_admins = admins.get(app.organization_id, [])
@@ -180,7 +181,8 @@ class Endorsement(ObligationKind):
                 responsible=_unique(officers, org_admins),
                 holder=app.organization.name,
                 link=reverse("portal:endorsement_queue"),
-                office_link=reverse("admin:projects_application_change", args=[app.pk]),
+                # the bureau does not see an application before its organisation endorses it: the 督办 board does
+                office_link=board,
                 organization_id=app.organization_id,
             ))
         return out

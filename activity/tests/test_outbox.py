@@ -245,3 +245,22 @@ def test_a_process_that_dies_between_commit_and_publish_loses_nothing(
         (EMAIL_TASK, [n.pk], row.options["task_id"])
     ]
     assert not TaskOutbox.objects.exists()
+
+
+def test_many_tasks_queued_on_commit_cost_one_insert_and_one_delete(
+        user, broker, not_eager, django_capture_on_commit_callbacks, django_assert_num_queries):
+    """A sweep batch queues its e-mail tasks together: one INSERT for all their outbox rows, one DELETE once they
+    are published; when the broker goes away half-way, the rest stay in the outbox for the flusher."""
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with django_assert_num_queries(1):
+            send_notification_email.delay_many_on_commit([(i,) for i in range(1, 6)])
+        assert TaskOutbox.objects.filter(attempts=0).count() == 5
+    assert [args for _name, args, *_rest in broker.published] == [[1], [2], [3], [4], [5]]
+    assert not TaskOutbox.objects.exists()
+
+    broker.fail_on = {broker.attempts + 3}
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        send_notification_email.delay_many_on_commit([(i,) for i in range(6, 10)])
+    assert [args for _name, args, *_rest in broker.published][5:] == [[6], [7]]
+    assert [(r.args, r.attempts) for r in TaskOutbox.objects.order_by("id")] == [([8], 1), ([9], 1)]
+    assert flush(app) == 2 and not TaskOutbox.objects.exists()

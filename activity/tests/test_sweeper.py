@@ -174,7 +174,7 @@ def test_two_sweeps_at_once_send_each_reminder_once(officer, supervisor):
         try:
             barrier.wait()
             sweep_at(moment, batch_size=2)
-        except Exception as exc:  # noqa: BLE001  (reported below)
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -226,3 +226,15 @@ def test_reached_stages_edges():
     assert far.date() == datetime.date.max
     assert reached_stages(far, timezone.now(), policy) == []
     assert shift(far, 30) > far
+
+
+def test_messages_show_a_date_deadline_as_its_last_day_and_count_calendar_days(midterm, officer, supervisor):
+    due_at = end_of_day(DUE)
+    sweep_at(due_at - datetime.timedelta(days=2, hours=12))  # noon, three days before the last day's end
+    admin = org_admins(midterm)[0]
+    reminder = Notification.objects.get(recipient=admin, reminder__stage="d3")
+    assert DUE.isoformat() in reminder.title and "00:00" not in reminder.title
+    assert "还有 2 天" in reminder.body
+    sweep_at(due_at + datetime.timedelta(days=4, hours=9))  # 09:00 on the 5th day after the last day
+    yellow = Notification.objects.get(recipient=officer, reminder__stage=Stage.YELLOW)
+    assert "已逾期 5 天" in yellow.title and DUE.isoformat() in yellow.body

@@ -83,10 +83,6 @@ def test_the_review_reminders_link_the_expert_to_the_review_page(officer, superv
         assert client.get(r.notification.link).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "activity.sweeper._link_for gives a 黄牌 recipient the owner's link when its organisation equals the "
-    "obligation's: review_due has no organisation and neither has an officer, so the officer is sent to the "
-    "expert's review page (404) instead of office_link (the round item)"))
 def test_the_officers_yellow_card_for_a_late_review_opens(officer, supervisor, open_call):
     rnd, item, _b = drawn_round(officer, open_call)
     a = accept_all(item)[0]

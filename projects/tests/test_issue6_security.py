@@ -228,10 +228,6 @@ def endorsement_swept(org, applicant):
     return app
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "projects.obligations.Endorsement.office_link is the Django admin's application page, which officers may not "
-    "view (the admin redirects them to its index): the bureau does not see an application before its organisation "
-    "endorses it. The officers' 黄牌 should link to the 督办 board instead"))
 def test_endorsement_links(org, applicant, org_admin, officer, supervisor):
     app = endorsement_swept(org, applicant)
     assert_each_link_opens_for_its_recipient("endorsement", app.pk)
@@ -257,9 +253,6 @@ def test_acceptance_due_links(project, officer, supervisor):
     assert_each_link_opens_for_its_recipient("acceptance_due", project.pk)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "activity.sweeper._link_for sends a 黄牌 to anyone outside the obligation's organisation to office_link: the "
-    "发榜 (poster) organisation's admins get /office/jiebang/..., which they cannot open"))
 def test_milestone_due_links(officer, supervisor):
     _challenge, (project,) = awarded(officer, n=1)
     UserFactory(organization=project.organization, roles=["applicant", "org_admin"])
