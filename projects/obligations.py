@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.roles import Role
 from activity.deadlines import (
@@ -111,10 +111,10 @@ class CallDrafts(ObligationKind):
     the call (延期) moves the deadline, and the reminders start again."""
 
     code = "call_drafts"
-    label = _lazy("申报书截止前提交")
+    label = gettext_lazy("申报书截止前提交")
     model = Application
-    owner_label = _lazy("申报人、申报单位管理员")
-    responsible_label = _lazy("不升级（截止后不能再提交）")
+    owner_label = gettext_lazy("申报人、申报单位管理员")
+    responsible_label = gettext_lazy("不升级（截止后不能再提交）")
     defaults = PolicyDefaults(windows=(3, 1), remind_overdue=False, yellow_after_days=None, red_after_days=None)
 
     def candidates(self, horizon, policy):
@@ -153,10 +153,10 @@ class Endorsement(ObligationKind):
     """A submitted application waiting for 单位审核 beyond its 办理时限 (working days from the submission)."""
 
     code = "endorsement"
-    label = _lazy("申报书单位审核")
+    label = gettext_lazy("申报书单位审核")
     model = Application
-    owner_label = _lazy("申报单位管理员")
-    responsible_label = _lazy("业务处室、申报单位管理员")
+    owner_label = gettext_lazy("申报单位管理员")
+    responsible_label = gettext_lazy("业务处室、申报单位管理员")
     defaults = PolicyDefaults(windows=(3, 1), yellow_after_days=3, red_after_days=7, service_days=5)
 
     def candidates(self, horizon, policy):
@@ -193,10 +193,10 @@ class FormalReview(ObligationKind):
     endorsement: the latest ``endorse`` event, so a revision endorsed again starts a new period)."""
 
     code = "formal_review"
-    label = _lazy("申报书形式审查")
+    label = gettext_lazy("申报书形式审查")
     model = Application
-    owner_label = _lazy("业务处室")
-    responsible_label = _lazy("业务处室")
+    owner_label = gettext_lazy("业务处室")
+    responsible_label = gettext_lazy("业务处室")
     defaults = PolicyDefaults(windows=(3, 1), yellow_after_days=3, red_after_days=7, service_days=10)
 
     def candidates(self, horizon, policy):
@@ -308,13 +308,13 @@ class MidtermDue(_CheckpointReportKind):
     """中期检查报告 requested and not yet submitted by its due date."""
 
     code = "midterm_due"
-    label = _lazy("中期检查报告提交")
+    label = gettext_lazy("中期检查报告提交")
     model = MidtermReport
-    owner_label = _lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = _lazy("业务处室、单位管理员")
+    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
+    responsible_label = gettext_lazy("业务处室、单位管理员")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
     due_field = "due_date"
-    what = _lazy("中期检查报告")
+    what = gettext_lazy("中期检查报告")
     portal_url, office_url = "checkpoints:midterm", "checkpoints_office:midterm"
 
     def candidates(self, horizon, policy):
@@ -328,13 +328,13 @@ class MidtermRectify(_CheckpointReportKind):
     """中期检查 concluded 整改: the rectified report is owed by ``rectify_due``."""
 
     code = "midterm_rectify"
-    label = _lazy("中期检查整改材料提交")
+    label = gettext_lazy("中期检查整改材料提交")
     model = MidtermReport
-    owner_label = _lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = _lazy("业务处室、单位管理员")
+    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
+    responsible_label = gettext_lazy("业务处室、单位管理员")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
     due_field = "rectify_due"
-    what = _lazy("中期检查整改材料")
+    what = gettext_lazy("中期检查整改材料")
     portal_url, office_url = "checkpoints:midterm", "checkpoints_office:midterm"
 
     def candidates(self, horizon, policy):
@@ -348,13 +348,13 @@ class AcceptanceRectify(_CheckpointReportKind):
     """验收 concluded 整改: the rectified acceptance application is owed by ``rectify_due``."""
 
     code = "acceptance_rectify"
-    label = _lazy("验收整改材料提交")
+    label = gettext_lazy("验收整改材料提交")
     model = AcceptanceReport
-    owner_label = _lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = _lazy("业务处室、单位管理员")
+    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
+    responsible_label = gettext_lazy("业务处室、单位管理员")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
     due_field = "rectify_due"
-    what = _lazy("验收整改材料")
+    what = gettext_lazy("验收整改材料")
     portal_url, office_url = "checkpoints:acceptance", "checkpoints_office:acceptance"
 
     def candidates(self, horizon, policy):
@@ -368,10 +368,10 @@ class ExtensionDecision(ObligationKind):
     """A 延期申请 waiting for the officer's decision beyond its 办理时限 (working days from the request)."""
 
     code = "extension_decision"
-    label = _lazy("延期申请审批")
+    label = gettext_lazy("延期申请审批")
     model = ExtensionRequest
-    owner_label = _lazy("业务处室")
-    responsible_label = _lazy("业务处室")
+    owner_label = gettext_lazy("业务处室")
+    responsible_label = gettext_lazy("业务处室")
     defaults = PolicyDefaults(windows=(3, 1), yellow_after_days=3, red_after_days=7, service_days=5)
 
     def candidates(self, horizon, policy):
@@ -411,10 +411,10 @@ class MilestoneDue(ObligationKind):
     """A 揭榜挂帅 project's milestone not reported by its date (完成时间)."""
 
     code = "milestone_due"
-    label = _lazy("揭榜挂帅里程碑报告")
+    label = gettext_lazy("揭榜挂帅里程碑报告")
     model = ProjectMilestone
-    owner_label = _lazy("揭榜单位（单位管理员、揭榜方案填报人）")
-    responsible_label = _lazy("业务处室、揭榜单位管理员、发榜单位管理员")
+    owner_label = gettext_lazy("揭榜单位（单位管理员、揭榜方案填报人）")
+    responsible_label = gettext_lazy("业务处室、揭榜单位管理员、发榜单位管理员")
     defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
 
     def candidates(self, horizon, policy):
