@@ -277,10 +277,7 @@ def _write(kind, policy, plan, overdue, now) -> tuple[int, int, int, int]:
 
     opened = raised = acted = 0
     if overdue:
-        rows = {
-            (e.object_id, e.due_at): e
-            for e in Escalation.objects.filter(kind=code, object_id__in={pk for pk, _due in overdue})
-        }
+        rows = {(e.object_id, e.due_at): e for e in _lock_escalations(code, {pk for pk, _due in overdue})}
         new, changed, act = [], [], []
         for key, (ob, level, acts) in overdue.items():
             esc = rows.get(key)
@@ -317,6 +314,13 @@ def _write(kind, policy, plan, overdue, now) -> tuple[int, int, int, int]:
             run_deadline_action.delay_on_commit(code, pk, due_at.isoformat())
         acted = len(act)
     return len(created), opened, raised, acted
+
+
+def _lock_escalations(code: str, object_ids) -> list[Escalation]:
+    """The 督办 items of these obligations, locked until the batch commits: a second sweep writing the same batch
+    waits here and then reads what the first one wrote (``acted_at`` above all, so the action is queued once, and
+    the level, so neither writes back a stale one). In primary-key order, so two sweeps lock in the same order."""
+    return list(Escalation.objects.select_for_update().filter(kind=code, object_id__in=object_ids).order_by("pk"))
 
 
 def _resolve(kind, policy, now, batch_size, result: SweepResult) -> None:
