@@ -351,4 +351,13 @@ def run_action(code: str, object_id: int, due_at: datetime.datetime, now=None) -
     kind = registry().get(code)
     if kind is None or not kind.can_act:
         return False
-    return bool(kind.act(object_id, due_at, now or timezone.now()))
+    try:
+        return bool(kind.act(object_id, due_at, now or timezone.now()))
+    except Exception:
+        # the sweep marked the action taken when it queued it; an action that failed (a deadlock, a bug) must not
+        # stay marked, or no later sweep would queue it again: unmark it, so the next sweep retries it
+        Escalation.objects.filter(kind=code, object_id=object_id, due_at=due_at, acted_at__isnull=False).update(
+            acted_at=None
+        )
+        logger.exception("deadline action %s #%s (due %s) failed; the next sweep retries it", code, object_id, due_at)
+        raise

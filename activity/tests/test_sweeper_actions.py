@@ -104,6 +104,31 @@ def test_a_batch_retried_after_a_concurrent_write_queues_the_action_once(report,
     assert escalation(CODE, report.pk).acted_at is not None
 
 
+def test_a_failed_action_is_queued_again_by_the_next_sweep(report, acting):
+    """The sweep marks the action taken when it queues it. An action that raises (a deadlock, a bug) unmarks it,
+    so the next sweep queues it again instead of the 督办 item staying "acted" with nothing done."""
+    acting.failures = 1
+    with pytest.raises(RuntimeError):  # eager tasks propagate; a worker logs it and the task fails
+        sweep_and_act(DUE_AT + 2 * DAY + HOUR)
+    assert acting.calls == []
+    assert escalation(CODE, report.pk).acted_at is None
+    result = sweep_and_act(DUE_AT + 2 * DAY + 2 * HOUR)
+    assert result.actions == 1
+    assert acting.calls == [(report.pk, DUE_AT)]
+    assert escalation(CODE, report.pk).acted_at is not None
+    sweep_and_act(DUE_AT + 3 * DAY)
+    assert acting.calls == [(report.pk, DUE_AT)]
+
+
+def test_an_action_that_does_nothing_is_not_queued_again(report, acting, monkeypatch):
+    """An action that declines (returns False: nobody to reassign to, the obligation met meanwhile) is done: the
+    next sweeps do not queue it again."""
+    monkeypatch.setattr(ActingMidterm, "act", lambda self, pk, due_at, now: ActingMidterm.calls.append(pk) and False)
+    sweep_and_act(DUE_AT + 2 * DAY + HOUR)
+    sweep_and_act(DUE_AT + 4 * DAY)
+    assert acting.calls == [report.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_queue_the_action_once(officer, acting):
     """Two sweeps of the same batch at the same moment, the 督办 item already open: both read it before either
