@@ -29,7 +29,7 @@ What it times, at one fixed moment (2026-11-23 10:00, Asia/Shanghai), with the p
    again: statements per batch for D and for 2·D due, to show they follow the batches, not the rows.
 
 Statements are counted with a ``connection.execute_wrapper`` (every statement; nothing kept), as in
-review_round.py; those on the task outbox (activity.outbox: a row per task queued on commit, deleted once
+review_round.py; those on the task outbox (activity.outbox: a batch's tasks queued on commit in one INSERT, deleted once
 published, one task per 200 e-mails or texts) are also shown apart, as they follow the reminders, not the batches.
 """
 
@@ -304,9 +304,9 @@ def run(args) -> None:
     print(f"queries per batch, the task outbox apart: {e1 / first.batches:.1f} with {due_rows:,} due "
           f"({first.batches} batches), {e3 / double.batches:.1f} with {due2:,} due ({double.batches} batches); "
           f"each batch more: {(e3 - e1) / max(double.batches - first.batches, 1):.1f}")
-    print(f"task outbox: {first.outbox:,} and {double.outbox:,} statements, one INSERT and one DELETE per e-mail or "
-          f"SMS task (200 notifications each): {first.outbox / max(first.reminders, 1) * 1000:.1f} and "
-          f"{double.outbox / max(double.reminders, 1) * 1000:.1f} per 1,000 reminders")
+    print(f"task outbox: {first.outbox:,} and {double.outbox:,} statements: per batch, one INSERT and one DELETE for "
+          f"its e-mail tasks and the same for its SMS tasks (200 notifications each): "
+          f"{first.outbox / first.batches:.1f} and {double.outbox / double.batches:.1f} per batch")
     target = "met" if s1 < 30 else "MISSED"
     print(f"\ntarget < 30 s per sweep: {target} ({s1:.1f} s); peak RSS {peak_rss_mib():.0f} MiB; load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
