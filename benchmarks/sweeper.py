@@ -29,8 +29,8 @@ What it times, at one fixed moment (2026-11-23 10:00, Asia/Shanghai), with the p
    again: statements per batch for D and for 2·D due, to show they follow the batches, not the rows.
 
 Statements are counted with a ``connection.execute_wrapper`` (every statement; nothing kept), as in
-review_round.py; those on the task outbox (activity.outbox: a batch's tasks queued on commit in one INSERT, deleted once
-published, one task per 200 e-mails or texts) are also shown apart, as they follow the reminders, not the batches.
+review_round.py; those on the task outbox (activity.outbox: a batch's e-mail tasks, one per 200 notifications, queued
+on commit in one INSERT and deleted in one DELETE once published; the same for its texts) are also shown apart.
 """
 
 import argparse
