@@ -138,8 +138,15 @@ def _jsonable_options(options: dict, task_id: str) -> dict:
 
 
 def store(name: str, args, kwargs, options: dict, *, task_id: str, error) -> None:
+    """Keep one task the broker refused. A task without arguments is kept once: those are the periodic ones
+    (beat's sweep every 15 minutes, the flusher itself every minute), which beat calls again and again while the
+    broker is down; one run once it is back does what all of them would (they are idempotent), instead of a
+    burst of hundreds of flushes and one full deadline sweep per quarter hour of the outage."""
     from .models import TaskOutbox
 
+    if not args and not kwargs and TaskOutbox.objects.filter(task=name, args=[], kwargs={}).exists():
+        logger.warning("broker unreachable (%s); task %s already kept in the outbox", error, name)
+        return
     TaskOutbox.objects.create(
         task=name, args=list(args or ()), kwargs=dict(kwargs or {}), options=_jsonable_options(options, task_id),
         error=f"{type(error).__name__}: {error}"[:2000],

@@ -264,3 +264,22 @@ def test_many_tasks_queued_on_commit_cost_one_insert_and_one_delete(
     assert [args for _name, args, *_rest in broker.published][5:] == [[6], [7]]
     assert [(r.args, r.attempts) for r in TaskOutbox.objects.order_by("id")] == [([8], 1), ([9], 1)]
     assert flush(app) == 2 and not TaskOutbox.objects.exists()
+
+
+def test_beat_calling_periodic_tasks_while_redis_is_down_keeps_each_once(broker, not_eager):
+    """Beat keeps calling the sweep (every 15 minutes) and the flusher (every minute) while Redis is down; each is
+    kept once, so when Redis is back one sweep and one flush go, not one per tick of the outage. Tasks with
+    arguments are all kept."""
+    broker.down = True
+    for _tick in range(3):
+        sweep_deadlines.apply_async()  # what beat does
+        flush_task_outbox.apply_async()
+    sweep_deadlines.delay(kinds=["midterm_due"])
+    sweep_deadlines.delay(kinds=["review_due"])
+    assert sorted((r.task, r.kwargs.get("kinds", [""])[0]) for r in TaskOutbox.objects.all()) == [
+        (flush_task_outbox.name, ""), (sweep_deadlines.name, ""), (sweep_deadlines.name, "midterm_due"),
+        (sweep_deadlines.name, "review_due"),
+    ]
+    broker.down = False
+    assert flush(app) == 4
+    assert sorted(name for name, *_rest in broker.published) == [flush_task_outbox.name] + [sweep_deadlines.name] * 3
