@@ -218,7 +218,38 @@ def level_of(stages: Iterable[tuple[str, str | None]]) -> str | None:
     return max(levels, key=Stage.LEVELS.index) if levels else None
 
 
+# --- 办理时限: deadlines counted in working days from a date -------------------------------------------------------
+
+
+def service_days(kind: ObligationKind, policy) -> int:
+    """The kind's 办理时限 in working days: the policy's, else the kind's default (at least 1)."""
+    return max(1, getattr(policy, "service_days", None) or kind.defaults.service_days or 1)
+
+
+def service_cutoff(horizon: datetime.datetime, days: int) -> datetime.datetime:
+    """The superset cutoff of a 办理时限 of ``days`` working days: a matter is due by ``horizon`` only if it started
+    (local date) no later than ``days`` calendar days before the horizon's date (n working days are at least n
+    days); the instant that day ends, to filter a DateTimeField with ``__lt``."""
+    return end_of_day(horizon_date(horizon) - datetime.timedelta(days=days))
+
+
 # --- recipients, fetched per batch ------------------------------------------------------------------------------
+
+
+def unique_users(*groups) -> list:
+    """The users of all groups, each once, in order (None skipped)."""
+    seen, out = set(), []
+    for group in groups:
+        for user in group:
+            if user is not None and user.pk not in seen:
+                seen.add(user.pk)
+                out.append(user)
+    return out
+
+
+def active_user(user) -> list:
+    """``[user]`` when there is one and it is active, else ``[]`` (to add an optional person to a group)."""
+    return [user] if user is not None and user.is_active else []
 
 
 def org_admins_by_org(organization_ids: Iterable[int]) -> dict[int, list]:

@@ -68,6 +68,28 @@ def add_workdays(start: datetime.date, n: int) -> datetime.date:
     return workday_span_end(start + datetime.timedelta(days=1), n)
 
 
+def add_workdays_many(days, n: int) -> dict[datetime.date, datetime.date]:
+    """``add_workdays(day, n)`` for every distinct day given, reading the bureau's CalendarDay overrides once for
+    all of them (``add_workdays`` reads them once per call): the deadline sweeper's batches use it."""
+    days = sorted(set(days))
+    if not days:
+        return {}
+    span = 2 * n + 31  # n working days fit in this many calendar days unless the holidays run unusually long
+    overrides = _overrides(days[0] + datetime.timedelta(days=1), days[-1] + datetime.timedelta(days=span))
+    out: dict[datetime.date, datetime.date] = {}
+    for day in days:
+        counted = 0
+        for i in range(1, span + 1):
+            if _is_workday(day + datetime.timedelta(days=i), overrides):
+                counted += 1
+                if counted == n:
+                    out[day] = day + datetime.timedelta(days=i)
+                    break
+        else:
+            out[day] = add_workdays(day, n)  # a long run of days off: count it day by day
+    return out
+
+
 def workdays_between(start: datetime.date, end: datetime.date) -> int:
     """Working days in [start, end], both included (0 when end is before start)."""
     if end < start:

@@ -25,6 +25,7 @@ from activity.deadlines import (
     Obligation,
     ObligationKind,
     PolicyDefaults,
+    active_user,
     end_of_day,
     horizon_date,
     register,
@@ -34,10 +35,6 @@ from activity.deadlines import (
 from .models import Assignment, FundingList, ReviewRound
 
 AS = Assignment.State
-
-
-def _active(user) -> list:
-    return [user] if user is not None and user.is_active else []
 
 
 class InvitationUnanswered(ObligationKind):
@@ -68,7 +65,7 @@ class InvitationUnanswered(ObligationKind):
                 pk=a.pk,
                 due_at=a.respond_by,
                 title=_("“%(item)s”评审邀请（%(round)s）") % {"item": a.item.title, "round": a.round.name},
-                owners=_active(a.expert.user),
+                owners=active_user(a.expert.user),
                 responsible=[],
                 holder=_("专家 %(name)s") % {"name": a.expert.name},
                 link=reverse("experts:invitation", args=[a.pk]),
@@ -107,7 +104,7 @@ class ReviewDue(ObligationKind):
                 pk=a.pk,
                 due_at=a.review_due,
                 title=_("“%(item)s”评审意见（%(round)s）") % {"item": a.item.title, "round": a.round.name},
-                owners=_active(a.expert.user),
+                owners=active_user(a.expert.user),
                 responsible=officers,
                 holder=_("专家 %(name)s") % {"name": a.expert.name},
                 link=reverse("experts:review", args=[a.pk]),

@@ -18,7 +18,6 @@ Registered in FundingConfig.ready; the catalogue is README's "期限与督办".
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 
 from django.db.models import F
 from django.urls import reverse
@@ -36,23 +35,15 @@ from activity.deadlines import (
     org_admins_by_org,
     register,
     role_users,
+    service_cutoff,
+    service_days,
+    unique_users,
 )
-from activity.models import CalendarDay
-from activity.workdays import _is_workday, add_workdays
+from activity.workdays import add_workdays_many
 
 from .models import BudgetAdjustment, Disbursement, PostSubsidyClaim, RecoveryOrder, TaskAgreement
 
 DAY = datetime.timedelta(days=1)
-
-
-def _unique(*groups) -> list:
-    seen, out = set(), []
-    for group in groups:
-        for user in group:
-            if user is not None and user.pk not in seen:
-                seen.add(user.pk)
-                out.append(user)
-    return out
 
 
 def _yuan(amount) -> str:
@@ -62,46 +53,18 @@ def _yuan(amount) -> str:
 # --- working-day deadlines, per batch ---------------------------------------------------------------------------
 
 
-def workday_deadlines(dates: Iterable[datetime.date], n: int) -> dict[datetime.date, datetime.datetime]:
-    """For each base date, the end of its ``n``-th working day after it (the base day not counted), as
-    ``activity.workdays.add_workdays`` counts them, with one CalendarDay query for the whole batch."""
-    dates = set(dates)
-    if not dates:
-        return {}
-    first, last = min(dates), max(dates)
-    # far enough for any n working days (the longest holiday is under ten days); beyond it, the exact helper
-    end = last + datetime.timedelta(days=2 * n + 60)
-    overrides = dict(CalendarDay.objects.filter(date__range=(first, end)).values_list("date", "is_workday"))
-    out = {}
-    for base in dates:
-        day, counted = base, 0
-        while counted < n and day < end:
-            day += DAY
-            if _is_workday(day, overrides):
-                counted += 1
-        out[base] = end_of_day(day if counted == n else add_workdays(base, n))
-    return out
-
-
 class _WorkdayKind(ObligationKind):
     """A kind whose deadline is ``service_days`` working days after a datetime column (``base_field``)."""
 
     base_field = ""
 
-    def service_days(self, policy) -> int:
-        return getattr(policy, "service_days", None) or self.defaults.service_days
-
-    def cutoff(self, horizon: datetime.datetime, policy) -> datetime.datetime:
-        """Rows based before this instant may be due by ``horizon``: a superset (n working days ≥ n days)."""
-        return end_of_day(horizon_date(horizon) - datetime.timedelta(days=self.service_days(policy)))
-
     def base_filter(self, horizon, policy) -> dict:
-        return {f"{self.base_field}__lt": self.cutoff(horizon, policy)}
+        return {f"{self.base_field}__lt": service_cutoff(horizon, service_days(self, policy))}
 
     def due_dates(self, rows, policy) -> dict[int, datetime.datetime]:
         bases = {row.pk: timezone.localdate(getattr(row, self.base_field)) for row in rows}
-        by_date = workday_deadlines(bases.values(), self.service_days(policy))
-        return {pk: by_date[base] for pk, base in bases.items()}
+        by_date = add_workdays_many(bases.values(), service_days(self, policy))
+        return {pk: end_of_day(by_date[base]) for pk, base in bases.items()}
 
 
 # --- 任务书 -------------------------------------------------------------------------------------------------------
@@ -137,11 +100,11 @@ class AgreementUnsigned(_WorkdayKind):
                 pk=agreement.pk,
                 due_at=due[agreement.pk],
                 title=_("《%(title)s》任务书 %(no)s 签订") % {"title": project.title, "no": agreement.number},
-                owners=_unique(
+                owners=unique_users(
                     org_admins if agreement.org_confirmed_at is None else [],
                     officers if agreement.office_confirmed_at is None else [],
                 ),
-                responsible=_unique(officers, org_admins),
+                responsible=unique_users(officers, org_admins),
                 holder=self._holder(agreement),
                 link=link,
                 office_link=link,
@@ -199,7 +162,7 @@ class DisbursementUnapproved(_WorkdayKind):
                 due_at=due[d.pk],
                 title=title,
                 owners=[u for u in finance if u.pk != d.recorded_by_id],
-                responsible=_unique(finance, officers),
+                responsible=unique_users(finance, officers),
                 holder=str(_("财务")),
                 link=queue,
                 office_link=reverse("funding:agreement", args=[agreement.pk]),
@@ -243,7 +206,7 @@ class RecoveryDue(ObligationKind):
                 title=_("追回单 %(no)s（《%(title)s》）尚须缴回 %(amount)s 元")
                 % {"no": order.number, "title": project.title, "amount": _yuan(order.outstanding)},
                 owners=list(org_admins),
-                responsible=_unique(finance, officers, org_admins),
+                responsible=unique_users(finance, officers, org_admins),
                 holder=project.organization.name,
                 link=link,
                 office_link=link,

@@ -30,35 +30,25 @@ from activity.deadlines import (
     Obligation,
     ObligationKind,
     PolicyDefaults,
+    active_user,
     end_of_day,
     horizon_date,
     org_admins_by_org,
     register,
     role_users,
+    service_cutoff,
+    service_days,
     shift,
+    unique_users,
     users_by_pk,
 )
 from activity.models import AuditEvent
-from activity.workdays import _is_workday, _overrides, add_workdays
+from activity.workdays import add_workdays_many
 
 from .models import AcceptanceReport, Application, Call, ExtensionRequest, MidtermReport, Project, ProjectMilestone
 
 A = Application.State
 DAY = datetime.timedelta(days=1)
-
-
-def _unique(*groups) -> list:
-    seen, out = set(), []
-    for group in groups:
-        for user in group:
-            if user is not None and user.pk not in seen:
-                seen.add(user.pk)
-                out.append(user)
-    return out
-
-
-def _active(user) -> list:
-    return [user] if user is not None and user.is_active else []
 
 
 def _office(program) -> str:
@@ -67,39 +57,6 @@ def _office(program) -> str:
 
 
 # --- 办理时限 in working days ------------------------------------------------------------------------------------
-
-
-def _service_days(kind: ObligationKind, policy) -> int:
-    return max(1, policy.service_days or kind.defaults.service_days or 1)
-
-
-def _since(horizon: datetime.datetime, days: int) -> datetime.datetime:
-    """The superset cutoff of a 办理时限 of ``days`` working days: a matter is due by ``horizon`` only if it
-    started (local date) no later than ``days`` calendar days before the horizon's date; the instant that day
-    ends, to filter a DateTimeField with ``__lt``."""
-    return end_of_day(horizon_date(horizon) - datetime.timedelta(days=days))
-
-
-def workday_dues(days: Iterable[datetime.date], n: int) -> dict[datetime.date, datetime.date]:
-    """``add_workdays(day, n)`` for every distinct day of a batch, reading the bureau's CalendarDay overrides in
-    one query for the whole batch (``add_workdays`` reads them once per call)."""
-    days = sorted(set(days))
-    if not days:
-        return {}
-    span = 2 * n + 31  # n working days fit in this many calendar days unless the holidays run unusually long
-    overrides = _overrides(days[0] + DAY, days[-1] + datetime.timedelta(days=span))
-    out: dict[datetime.date, datetime.date] = {}
-    for day in days:
-        counted = 0
-        for i in range(1, span + 1):
-            if _is_workday(day + datetime.timedelta(days=i), overrides):
-                counted += 1
-                if counted == n:
-                    out[day] = day + datetime.timedelta(days=i)
-                    break
-        else:
-            out[day] = add_workdays(day, n)  # a long run of days off: count it day by day
-    return out
 
 
 # --- 申报: the call closes while applications are unsubmitted ----------------------------------------------------
@@ -139,7 +96,7 @@ class CallDrafts(ObligationKind):
                 pk=app.pk,
                 due_at=app.call.closes_at,
                 title=_("申报书《%(title)s》（%(call)s）") % {"title": str(app), "call": app.call.title},
-                owners=_unique(_active(app.created_by), admins.get(app.organization_id, [])),
+                owners=unique_users(active_user(app.created_by), admins.get(app.organization_id, [])),
                 responsible=[],
                 holder=app.organization.name,
                 link=reverse("portal:application_detail", args=[app.pk]),
@@ -161,12 +118,12 @@ class Endorsement(ObligationKind):
 
     def candidates(self, horizon, policy):
         return Application.objects.filter(
-            state=A.SUBMITTED, submitted_at__lt=_since(horizon, _service_days(self, policy))
+            state=A.SUBMITTED, submitted_at__lt=service_cutoff(horizon, service_days(self, policy))
         )
 
     def obligations(self, rows, policy):
         rows = list(Application.objects.filter(pk__in=[r.pk for r in rows]).select_related("organization"))
-        dues = workday_dues((timezone.localdate(app.submitted_at) for app in rows), _service_days(self, policy))
+        dues = add_workdays_many((timezone.localdate(app.submitted_at) for app in rows), service_days(self, policy))
         admins = org_admins_by_org(app.organization_id for app in rows)
         officers = role_users(Role.OFFICER)
         board = f"{reverse('supervision:board')}?kind={self.code}"
@@ -178,7 +135,7 @@ class Endorsement(ObligationKind):
                 due_at=end_of_day(dues[timezone.localdate(app.submitted_at)]),
                 title=_("申报书《%(title)s》（%(no)s）单位审核") % {"title": str(app), "no": app.number or "-"},
                 owners=list(org_admins),
-                responsible=_unique(officers, org_admins),
+                responsible=unique_users(officers, org_admins),
                 holder=app.organization.name,
                 link=reverse("portal:endorsement_queue"),
                 # the bureau does not see an application before its organisation endorses it: the 督办 board does
@@ -202,7 +159,7 @@ class FormalReview(ObligationKind):
     def candidates(self, horizon, policy):
         # endorsed after it was submitted: the submission time bounds the endorsement's from below
         return Application.objects.filter(
-            state=A.ENDORSED, submitted_at__lt=_since(horizon, _service_days(self, policy))
+            state=A.ENDORSED, submitted_at__lt=service_cutoff(horizon, service_days(self, policy))
         )
 
     def obligations(self, rows, policy):
@@ -218,7 +175,7 @@ class FormalReview(ObligationKind):
             app.pk: endorsed.get(str(app.pk)) or max(t for t in (app.reached_bureau_at, app.submitted_at) if t)
             for app in rows
         }
-        dues = workday_dues((timezone.localdate(t) for t in since.values()), _service_days(self, policy))
+        dues = add_workdays_many((timezone.localdate(t) for t in since.values()), service_days(self, policy))
         officers = role_users(Role.OFFICER)
         out = []
         for app in rows:
@@ -253,7 +210,7 @@ def checkpoint_people(projects: Iterable[Project]):
     def people(project: Project) -> tuple[list, list]:
         org_admins = admins.get(project.organization_id, [])
         author = authors.get(project.application.created_by_id) if project.application_id else None
-        return _unique(org_admins, _active(author)), _unique(officers, org_admins)
+        return unique_users(org_admins, active_user(author)), unique_users(officers, org_admins)
 
     return people
 
@@ -376,7 +333,7 @@ class ExtensionDecision(ObligationKind):
 
     def candidates(self, horizon, policy):
         return ExtensionRequest.objects.filter(
-            state=ExtensionRequest.State.SUBMITTED, requested_at__lt=_since(horizon, _service_days(self, policy)),
+            state=ExtensionRequest.State.SUBMITTED, requested_at__lt=service_cutoff(horizon, service_days(self, policy)),
             project__state=Project.State.ESTABLISHED,
         )
 
@@ -384,7 +341,7 @@ class ExtensionDecision(ObligationKind):
         rows = list(ExtensionRequest.objects.filter(pk__in=[r.pk for r in rows]).select_related(
             "project__call__program"
         ))
-        dues = workday_dues((timezone.localdate(ext.requested_at) for ext in rows), _service_days(self, policy))
+        dues = add_workdays_many((timezone.localdate(ext.requested_at) for ext in rows), service_days(self, policy))
         officers = role_users(Role.OFFICER)
         out = []
         for ext in rows:
@@ -443,8 +400,8 @@ class MilestoneDue(ObligationKind):
                 due_at=end_of_day(milestone.due_date),
                 title=_("《%(title)s》第%(n)d个里程碑“%(m)s”报告")
                 % {"title": project.title, "n": milestone.position, "m": milestone.title},
-                owners=_unique(team_admins, _active(author)),
-                responsible=_unique(officers, team_admins, poster_admins),
+                owners=unique_users(team_admins, active_user(author)),
+                responsible=unique_users(officers, team_admins, poster_admins),
                 holder=project.organization.name,
                 link=reverse("challenges:project", args=[project.pk]),
                 office_link=reverse("jiebang_office:project", args=[project.pk]),

@@ -59,3 +59,26 @@ def test_officers_maintain_the_calendar_in_the_admin(client, officer, applicant)
     assert CalendarDay.objects.get(date=D(2027, 1, 1)).is_workday is False
     client.force_login(applicant)
     assert client.get(reverse("admin:activity_calendarday_changelist")).status_code == 302  # not staff: to login
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n, step, count", [(5, 1, 60), (20, 17, 30)])
+def test_add_workdays_many_matches_add_workdays_and_reads_the_calendar_once(n, step, count):
+    """The deadline sweeper's batches count 办理时限 for many dates at once: the same answers as add_workdays (National
+    Day, a bureau's own day off), one CalendarDay query for them all."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from activity.models import CalendarDay
+    from activity.workdays import add_workdays, add_workdays_many
+
+    CalendarDay.objects.create(date=datetime.date(2026, 11, 18), is_workday=False, note="临时停工")
+    CalendarDay.objects.create(date=datetime.date(2027, 2, 1), is_workday=False, note="测试")
+    base = [datetime.date(2026, 9, 28) + datetime.timedelta(days=i * step) for i in range(count)]
+    with CaptureQueriesContext(connection) as queries:
+        dues = add_workdays_many(base, n)
+    assert len(queries) == 1
+    assert dues == {day: add_workdays(day, n) for day in base}
+    if n == 5:
+        assert dues[datetime.date(2026, 9, 29)] == datetime.date(2026, 10, 12)  # across National Day
+        assert dues[datetime.date(2026, 11, 16)] == datetime.date(2026, 11, 24)  # across the bureau's day off

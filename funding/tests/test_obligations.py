@@ -22,7 +22,6 @@ from funding import budget as fb
 from funding import services as fs
 from funding import subsidy as fsub
 from funding.models import Disbursement, FundingScheme, TaskAgreement
-from funding.obligations import workday_deadlines
 from projects import services as project_services
 from projects.tests.factories import CallFactory, ProgramFactory, pdf_upload
 
@@ -212,18 +211,6 @@ def test_the_bureaus_calendar_entries_and_the_policys_service_days_move_the_dead
     # the candidates' cutoff never leaves out a row that is due by the horizon
     assert list(kind.candidates(ob.due_at, policy)) == [d]
     assert list(kind.candidates(ob.due_at - 10 * DAY, policy)) == []
-
-
-def test_batch_deadlines_match_the_calendar_with_one_query(db):
-    tz = timezone.get_current_timezone()
-    CalendarDay.objects.create(date=datetime.date(2027, 2, 1), is_workday=False, note="测试")
-    dates = [datetime.date(2026, 9, 28) + datetime.timedelta(days=i * 17) for i in range(30)]
-    with CaptureQueriesContext(connection) as queries:
-        found = workday_deadlines(dates, 20)
-    assert len(queries) == 1
-    for day in dates:
-        expected = datetime.datetime.combine(add_workdays(day, 20) + DAY, datetime.time.min, tzinfo=tz)
-        assert found[day] == expected
 
 
 def test_the_number_of_queries_does_not_grow_with_the_batch(officer, clerk, approver):

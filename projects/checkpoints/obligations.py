@@ -19,11 +19,13 @@ from activity.deadlines import (
     Obligation,
     ObligationKind,
     PolicyDefaults,
+    active_user,
     end_of_day,
     horizon_date,
     org_admins_by_org,
     register,
     role_users,
+    unique_users,
 )
 from activity.selectors import register_visibility
 
@@ -31,16 +33,6 @@ from ..models import Program, Project
 from . import proposals
 from .models import TerminationProposal
 from .services import ACCEPTANCE_DUE_MONTHS, acceptance_due_date, add_months
-
-
-def _unique(*groups) -> list:
-    seen, out = set(), []
-    for group in groups:
-        for user in group:
-            if user is not None and user.pk not in seen:
-                seen.add(user.pk)
-                out.append(user)
-    return out
 
 
 def _safe_horizon_date(horizon: datetime.datetime) -> datetime.date:
@@ -116,8 +108,8 @@ class AcceptanceDue(ObligationKind):
                 pk=project.pk,
                 due_at=end_of_day(due),
                 title=_("《%(title)s》验收申请") % {"title": project.title},
-                owners=_unique(org_admins, [author] if author and author.is_active else []),
-                responsible=_unique(officers, org_admins),
+                owners=unique_users(org_admins, active_user(author)),
+                responsible=unique_users(officers, org_admins),
                 holder=project.organization.name,
                 link=reverse("checkpoints:project", args=[project.pk]),
                 office_link=office,

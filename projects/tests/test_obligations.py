@@ -23,7 +23,6 @@ from projects.challenges import services as jb
 from projects.checklists import FORMAL_REVIEW_CHECKLIST
 from projects.checkpoints import services as cs
 from projects.models import Application, MidtermReport, Project
-from projects.obligations import workday_dues
 from projects.tests.factories import ApplicationFactory, CallFactory, pdf_upload, set_state
 from projects.tests.test_challenge_projects import awarded, team
 from projects.tests.test_checkpoints import scored, submitted_acceptance, submitted_midterm
@@ -391,18 +390,6 @@ def test_national_day_moves_the_extension_decision_due_date(running_project, rep
 
 
 # ---- batches ------------------------------------------------------------------------------------------------------
-
-
-def test_working_day_dues_match_add_workdays_and_read_the_calendar_once():
-    from activity.workdays import add_workdays
-
-    CalendarDay.objects.create(date=D(2026, 11, 18), is_workday=False)
-    base = [D(2026, 9, 28) + days(i) for i in range(60)]
-    with CaptureQueriesContext(connection) as queries:
-        dues = workday_dues(base, 5)
-    assert len(queries) == 1
-    assert dues == {day: add_workdays(day, 5) for day in base}
-    assert dues[D(2026, 9, 29)] == D(2026, 10, 12) and dues[D(2026, 11, 16)] == D(2026, 11, 24)
 
 
 @pytest.mark.parametrize("code", ["endorsement", "formal_review"])
