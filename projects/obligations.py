@@ -230,6 +230,17 @@ class _CheckpointReportKind(ObligationKind):
     what = ""  # "中期检查报告"
     portal_url = office_url = ""
 
+    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
+    responsible_label = gettext_lazy("业务处室、单位管理员")
+    defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
+    open_state = ""  # the report's state while it is owed
+
+    def candidates(self, horizon, policy):
+        return self.model.objects.filter(
+            state=self.open_state, **{f"{self.due_field}__lte": horizon_date(horizon)},
+            project__state=Project.State.ESTABLISHED,
+        )
+
     def obligations(self, rows, policy):
         # only the columns read here: the reports' progress and spending, the applications' texts are large
         rows = list(self.model.objects.filter(pk__in=[r.pk for r in rows]).select_related(
@@ -267,18 +278,10 @@ class MidtermDue(_CheckpointReportKind):
     code = "midterm_due"
     label = gettext_lazy("中期检查报告提交")
     model = MidtermReport
-    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = gettext_lazy("业务处室、单位管理员")
-    defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
+    open_state = MidtermReport.State.REQUESTED
     due_field = "due_date"
     what = gettext_lazy("中期检查报告")
     portal_url, office_url = "checkpoints:midterm", "checkpoints_office:midterm"
-
-    def candidates(self, horizon, policy):
-        return MidtermReport.objects.filter(
-            state=MidtermReport.State.REQUESTED, due_date__lte=horizon_date(horizon),
-            project__state=Project.State.ESTABLISHED,
-        )
 
 
 class MidtermRectify(_CheckpointReportKind):
@@ -287,18 +290,10 @@ class MidtermRectify(_CheckpointReportKind):
     code = "midterm_rectify"
     label = gettext_lazy("中期检查整改材料提交")
     model = MidtermReport
-    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = gettext_lazy("业务处室、单位管理员")
-    defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
+    open_state = MidtermReport.State.RECTIFYING
     due_field = "rectify_due"
     what = gettext_lazy("中期检查整改材料")
     portal_url, office_url = "checkpoints:midterm", "checkpoints_office:midterm"
-
-    def candidates(self, horizon, policy):
-        return MidtermReport.objects.filter(
-            state=MidtermReport.State.RECTIFYING, rectify_due__lte=horizon_date(horizon),
-            project__state=Project.State.ESTABLISHED,
-        )
 
 
 class AcceptanceRectify(_CheckpointReportKind):
@@ -307,18 +302,10 @@ class AcceptanceRectify(_CheckpointReportKind):
     code = "acceptance_rectify"
     label = gettext_lazy("验收整改材料提交")
     model = AcceptanceReport
-    owner_label = gettext_lazy("承担单位（单位管理员、项目申报人）")
-    responsible_label = gettext_lazy("业务处室、单位管理员")
-    defaults = PolicyDefaults(windows=(7, 3, 1), yellow_after_days=3, red_after_days=10)
+    open_state = AcceptanceReport.State.RECTIFYING
     due_field = "rectify_due"
     what = gettext_lazy("验收整改材料")
     portal_url, office_url = "checkpoints:acceptance", "checkpoints_office:acceptance"
-
-    def candidates(self, horizon, policy):
-        return AcceptanceReport.objects.filter(
-            state=AcceptanceReport.State.RECTIFYING, rectify_due__lte=horizon_date(horizon),
-            project__state=Project.State.ESTABLISHED,
-        )
 
 
 class ExtensionDecision(ObligationKind):
