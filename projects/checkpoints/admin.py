@@ -99,21 +99,8 @@ class CheckpointAttachmentAdmin(ReadOnlyAdmin):
 # ---- 中期报告 and 验收申请 ------------------------------------------------------------------------------------------
 
 
-class ReportAdmin(AuditHistoryMixin, ReadOnlyAdmin):
-    """What the 中期报告 and 验收申请 admins share."""
-
-    list_filter = ["state", "attempt", "project__call"]
-    search_fields = ["project__number", "project__title", "project__organization__name",
-                     "project__organization__credit_code"]
-    office_url = ""
-    report_fields = ["project", "organization", "state_display", "attempt", "office_link"]
-    result_fields = ["targets_table", "spending_table", "spent_fiscal_display", "spent_self_display"]
-    conclusion_fields = ["expert_score", "expert_review_count", "conclusion_note", "rectify_due", "rectify_note",
-                         "fault", "submitted_by", "submitted_at", "concluded_by", "concluded_at", "created_at",
-                         "updated_at"]
-
-    def get_queryset(self, request):
-        return _bureau_only(request, self.visible(request.user)).select_related("submitted_by", "concluded_by")
+class ProjectColumns:
+    """The columns every checkpoint record's admin shows about its project, and its state badge."""
 
     @admin.display(description=gettext_lazy("项目名称"), ordering="project__title")
     def project_title(self, obj):
@@ -130,6 +117,23 @@ class ReportAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("状态"), ordering="state")
     def state_display(self, obj):
         return _state_badge(obj)
+
+
+class ReportAdmin(ProjectColumns, AuditHistoryMixin, ReadOnlyAdmin):
+    """What the 中期报告 and 验收申请 admins share."""
+
+    list_filter = ["state", "attempt", "project__call"]
+    search_fields = ["project__number", "project__title", "project__organization__name",
+                     "project__organization__credit_code"]
+    office_url = ""
+    report_fields = ["project", "organization", "state_display", "attempt", "office_link"]
+    result_fields = ["targets_table", "spending_table", "spent_fiscal_display", "spent_self_display"]
+    conclusion_fields = ["expert_score", "expert_review_count", "conclusion_note", "rectify_due", "rectify_note",
+                         "fault", "submitted_by", "submitted_at", "concluded_by", "concluded_at", "created_at",
+                         "updated_at"]
+
+    def get_queryset(self, request):
+        return _bureau_only(request, self.visible(request.user)).select_related("submitted_by", "concluded_by")
 
     @admin.display(description=gettext_lazy("已支出财政资金（元）"), ordering="spent_fiscal")
     def spent_fiscal_display(self, obj):
@@ -215,7 +219,7 @@ class AcceptanceReportAdmin(ReportAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+class ExtensionRequestAdmin(ProjectColumns, AuditHistoryMixin, ReadOnlyAdmin):
     history_workflow = services.EXTENSION_WORKFLOW
     list_display = ["project_number", "project_title", "organization", "months", "original_end_date", "new_end_date",
                     "state_display", "requested_at", "decided_by"]
@@ -240,22 +244,6 @@ class ExtensionRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     def has_manage_checkpoints_permission(self, request):
         return request.user.has_perm("projects.manage_checkpoints")
 
-    @admin.display(description=gettext_lazy("项目名称"), ordering="project__title")
-    def project_title(self, obj):
-        return obj.project.title
-
-    @admin.display(description=gettext_lazy("项目编号"), ordering="project__number")
-    def project_number(self, obj):
-        return obj.project.number
-
-    @admin.display(description=gettext_lazy("承担单位"), ordering="project__organization__name")
-    def organization(self, obj):
-        return obj.project.organization.name
-
-    @admin.display(description=gettext_lazy("状态"), ordering="state")
-    def state_display(self, obj):
-        return _state_badge(obj)
-
     @admin.display(description=gettext_lazy("业务系统"))
     def office_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("checkpoints_office:extension", args=[obj.pk]),
@@ -269,7 +257,7 @@ class ExtensionRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
 
 
 @admin.register(TerminationProposal)
-class TerminationProposalAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+class TerminationProposalAdmin(ProjectColumns, AuditHistoryMixin, ReadOnlyAdmin):
     """项目终止建议, read-only with its history: the sweeper makes them, the officer decides on the office page."""
 
     history_workflow = proposals.TERMINATION_PROPOSAL_WORKFLOW
@@ -289,22 +277,6 @@ class TerminationProposalAdmin(AuditHistoryMixin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return _bureau_only(request, proposals.proposals_visible_to(request.user)).select_related("decided_by")
-
-    @admin.display(description=gettext_lazy("项目名称"), ordering="project__title")
-    def project_title(self, obj):
-        return obj.project.title
-
-    @admin.display(description=gettext_lazy("项目编号"), ordering="project__number")
-    def project_number(self, obj):
-        return obj.project.number
-
-    @admin.display(description=gettext_lazy("承担单位"), ordering="project__organization__name")
-    def organization(self, obj):
-        return obj.project.organization.name
-
-    @admin.display(description=gettext_lazy("状态"), ordering="state")
-    def state_display(self, obj):
-        return _state_badge(obj)
 
     @admin.display(description=gettext_lazy("业务系统"))
     def office_link(self, obj):
