@@ -106,6 +106,8 @@ def sweep(*, now: datetime.datetime | None = None, kinds=None, batch_size: int |
             continue
         policy = policies[code]
         if not policy.enabled:
+            # nothing is sent for a kind switched off, but its 督办 items still close when met
+            _resolve(kind, policy, now, batch_size, result)
             continue
         result.kinds += 1
         before = result.reminders

@@ -109,6 +109,11 @@ def test_the_policy_is_edited_in_the_database(midterm, officer):
     before = Reminder.objects.count()
     sweep_at(due_at + datetime.timedelta(days=31))
     assert Reminder.objects.count() == before
+    # switched off, the kind sends nothing, but its 督办 item still closes once the report is in
+    MidtermReport.objects.filter(pk=midterm.pk).update(state=MidtermReport.State.SUBMITTED)
+    sweep_at(due_at + datetime.timedelta(days=32))
+    assert Reminder.objects.count() == before
+    assert not Escalation.objects.filter(kind=KIND, resolved_at__isnull=True).exists()
 
 
 def test_e_mail_once_and_sms_from_the_overdue_stage(midterm, settings, django_capture_on_commit_callbacks):
