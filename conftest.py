@@ -46,6 +46,12 @@ def officer(db):
 
 
 @pytest.fixture
+def supervisor(db):
+    """局领导: receives the 红牌 (督办) and reads the bureau's pages."""
+    return UserFactory(roles=["supervisor"], real_name="王局长")
+
+
+@pytest.fixture
 def expert_user(db):
     return UserFactory(roles=["expert"], real_name="周专家")
 

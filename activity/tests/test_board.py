@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import OrganizationFactory, UserFactory
+from accounts.tests.factories import OrganizationFactory
 from activity import deadlines
 from activity.deadlines import ObligationKind, PolicyDefaults
 from activity.models import Escalation
@@ -43,11 +43,6 @@ def second_kind(monkeypatch):
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
 
 
 def esc(level, *, days_overdue, days_at_level=None, kind=MIDTERM, title="《智能传感器研发》中期检查报告",

@@ -27,11 +27,6 @@ def frozen():
 
 
 @pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
-
-
-@pytest.fixture
 def superuser(db):
     return UserFactory(is_staff=True, is_superuser=True)
 

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
 from activity import sweeper
 from activity.deadlines import Stage, end_of_day, reached_stages, shift
 from activity.models import Escalation, Notification, Reminder, ReminderPolicy
@@ -30,8 +29,10 @@ DUE = TODAY + datetime.timedelta(days=30)
 
 
 @pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长", phone="13900000001")
+def supervisor(supervisor):
+    supervisor.phone = "13900000001"
+    supervisor.save(update_fields=["phone"])
+    return supervisor
 
 
 @pytest.fixture

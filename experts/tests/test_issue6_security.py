@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from activity.deadlines import Stage, shift
 from activity.models import Reminder
 from activity.tests.ladder import MINUTE, sweep_at
@@ -22,11 +21,6 @@ from .test_obligations import ALL, REVIEW, accept_all, drawn_round, submit, swee
 
 pytestmark = pytest.mark.django_db
 AS = Assignment.State
-
-
-@pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
 
 
 def material(a, attachment):

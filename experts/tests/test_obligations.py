@@ -31,11 +31,6 @@ ALL = [code for code, _label in COMMITMENT_ITEMS]
 AS = Assignment.State
 
 
-@pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
-
-
 def drawn_round(officer, call, *, experts=3, conflicted=0):
     """A reviewing round over one application after a random draw from ``experts`` experts; ``conflicted`` more
     experts work for the applicant (回避: never eligible). Returns (round, item, conflicted experts)."""

@@ -44,11 +44,6 @@ def org_admins_of(project) -> list:
 
 
 @pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
-
-
-@pytest.fixture
 def clerk(db):
     return UserFactory(roles=["finance"], real_name="钱登记")
 

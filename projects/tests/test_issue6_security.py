@@ -29,11 +29,6 @@ TP = TerminationProposal.State
 
 
 @pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
-
-
-@pytest.fixture
 def project(officer):
     project = established_project(granted=Decimal("100000.00"), officer=officer)
     signed(project, officer)

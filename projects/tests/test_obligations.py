@@ -46,11 +46,6 @@ def reminded(code: str, pk: int) -> set[tuple[str, datetime.datetime]]:
 
 
 @pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
-
-
-@pytest.fixture
 def autumn_call(db):
     """A call open from September to the end of the year (submissions in the past of the tests' clock)."""
     return CallFactory(opens_at=at(D(2026, 9, 1)), closes_at=at(D(2026, 12, 31), 17))

@@ -44,11 +44,6 @@ DAY = datetime.timedelta(days=1)
 TP = TerminationProposal.State
 
 
-@pytest.fixture
-def supervisor(db):
-    return UserFactory(roles=["supervisor"], real_name="王局长")
-
-
 def running_project(officer, *, end=END, **kwargs) -> Project:
     project = established_project(granted=Decimal("100000.00"), officer=officer, **kwargs)
     Project.objects.filter(pk=project.pk).update(end_date=end)
