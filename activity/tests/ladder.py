@@ -76,3 +76,17 @@ def climb(code: str, pk: int, due_at: datetime.datetime, *, owners, responsible=
                 recipient_id=user_id, reminder__kind=code, reminder__object_id=pk, reminder__stage=stage
             ).exists(), f"{code} {stage}: no inbox message for user {user_id}"
     return seen
+
+
+#: where the bureau's pages live: a reminder to an organisation's user must never link there
+OFFICE_PREFIXES = ("/office/", "/admin/", "/api/")
+
+
+def sweep_every_stage(code: str, due_at: datetime.datetime) -> None:
+    """Sweep at each window and level of the kind's policy (who is reminded is ``climb``'s business)."""
+    policy = ensure_policies()[code]
+    for days in policy.window_days:
+        sweep_at(due_at - datetime.timedelta(days=days) + MINUTE, kinds=[code])
+    for after in (0, policy.yellow_after_days, policy.red_after_days):
+        if after is not None:
+            sweep_at(shift(due_at, after) + MINUTE, kinds=[code])

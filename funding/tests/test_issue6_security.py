@@ -2,15 +2,13 @@
 open for the person who receives it — an organisation user is never sent to a bureau or finance page, and nobody
 outside the obligation's organisation or the bureau is reminded."""
 
-import datetime
 
 import pytest
 from django.test import Client
 
-from activity.deadlines import end_of_day, shift
+from activity.deadlines import end_of_day
 from activity.models import Reminder
-from activity.sweeper import ensure_policies
-from activity.tests.ladder import MINUTE, sweep_at
+from activity.tests.ladder import OFFICE_PREFIXES, sweep_every_stage
 
 from .test_obligations import (  # noqa: F401 (fixtures used by name)
     adjustment,
@@ -22,20 +20,11 @@ from .test_obligations import (  # noqa: F401 (fixtures used by name)
     project,
     signed_project,
     stranger_admin,
-    supervisor,
 )
 
 pytestmark = pytest.mark.django_db
-OFFICE_PREFIXES = ("/office/", "/admin/", "/api/")
 
 
-def sweep_every_stage(code, due_at):
-    policy = ensure_policies()[code]
-    for days in policy.window_days:
-        sweep_at(due_at - datetime.timedelta(days=days) + MINUTE, kinds=[code])
-    for after in (0, policy.yellow_after_days, policy.red_after_days):
-        if after is not None:
-            sweep_at(shift(due_at, after) + MINUTE, kinds=[code])
 
 
 def assert_each_link_opens_for_its_recipient(code, pk, organization_id=None):

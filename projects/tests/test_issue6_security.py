@@ -11,10 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from activity.deadlines import Stage, end_of_day, shift
+from activity.deadlines import Stage, end_of_day
 from activity.models import Notification, Reminder
-from activity.sweeper import ensure_policies
-from activity.tests.ladder import MINUTE, sweep_at
+from activity.tests.ladder import OFFICE_PREFIXES, sweep_every_stage
 from funding.tests.factories import established_project
 from funding.tests.test_money import signed
 from projects.checkpoints import services as cs
@@ -177,17 +176,8 @@ def test_a_decision_posted_twice_on_the_page_is_refused_clearly(client, officer,
 
 # ---- the links in the reminders of the projects' kinds ----------------------------------------------------------
 
-OFFICE_PREFIXES = ("/office/", "/admin/", "/api/")
 
 
-def sweep_every_stage(code, due_at):
-    """Sweep at each window and level of the kind's policy (who is reminded is the ladder tests' business)."""
-    policy = ensure_policies()[code]
-    for days in policy.window_days:
-        sweep_at(due_at - datetime.timedelta(days=days) + MINUTE, kinds=[code])
-    for after in (0, policy.yellow_after_days, policy.red_after_days):
-        if after is not None:
-            sweep_at(shift(due_at, after) + MINUTE, kinds=[code])
 
 
 def assert_each_link_opens_for_its_recipient(code, pk, *, but=lambda reminder: False):
