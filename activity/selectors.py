@@ -5,6 +5,9 @@ from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import Role
+from accounts.rules import is_bureau
+
 from .models import AuditEvent, Notification
 
 
@@ -154,11 +157,9 @@ def history(obj, workflow=None) -> list[AuditEvent]:
 def may_see_escalations(user) -> bool:
     """The 督办 board is the bureau's: 局领导, 业务处室, superusers and a system administrator (the staff flag, no
     role); organisations, experts and finance never see it, even with the staff flag (which only opens the admin)."""
-    from accounts.roles import Role
-
     if not (user.is_authenticated and user.is_active):
         return False
-    if user.is_superuser or user.has_role(Role.SUPERVISOR) or user.has_role(Role.OFFICER):
+    if is_bureau(user):
         return True
     others = (Role.APPLICANT, Role.ORG_ADMIN, Role.EXPERT, Role.FINANCE)
     return bool(user.is_staff and user.organization_id is None and not any(user.has_role(r) for r in others))
